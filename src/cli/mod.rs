@@ -1,0 +1,94 @@
+//! The command line: `serve`, `demo` and `migrate`, each a small function over shared
+//! arguments. Every failure comes back as one `anyhow` chain that `main` prints on one line.
+
+mod database;
+mod serve;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::{net::SocketAddr, path::PathBuf};
+
+/// A contact center's statistics as an OData v4 feed, backed by PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "odata-feed", version, about)]
+pub struct Cli {
+    /// Log line format on standard error.
+    #[arg(long, global = true, env = "ODATA_FEED_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the feed from the configured database.
+    Serve(ServeArgs),
+    /// Load the demo data set once (reused on later starts), then serve it.
+    Demo(DemoArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL. When absent, a private PostgreSQL cluster is started under --data-dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Directory of the private PostgreSQL cluster (used only without DATABASE_URL).
+    #[arg(long, env = "ODATA_FEED_DATA_DIR", default_value = ".odata-feed")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "ODATA_FEED_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The externally visible scheme://host[:port] used in absolute URLs; by default taken
+    /// from each request's Host header.
+    #[arg(long, env = "ODATA_FEED_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "ODATA_FEED_POOL_SIZE", default_value_t = 16)]
+    pub pool_size: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Number of conversations of the main demo tenant; the other tenant gets a tenth.
+    #[arg(long, env = "ODATA_FEED_DEMO_SCALE", default_value_t = 200_000)]
+    pub scale: u32,
+    /// Seed of the demo data generator: the same seed and scale give the same data.
+    #[arg(long, env = "ODATA_FEED_DEMO_SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// Load the demo data (if not loaded yet) and exit without serving.
+    #[arg(long)]
+    pub load_only: bool,
+}
+
+/// Runs a parsed command line to completion.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::serve(args, None),
+        Command::Demo(args) => {
+            let demo = serve::DemoLoad { scale: args.scale, seed: args.seed, load_only: args.load_only };
+            serve::serve(args.serve, Some(demo))
+        }
+        Command::Migrate(args) => {
+            let database = database::open(&args)?;
+            let applied = crate::db::migrate::run(&database.url)?;
+            tracing::info!(applied, "migrations applied");
+            Ok(())
+        }
+    }
+}

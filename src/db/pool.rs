@@ -1,0 +1,52 @@
+//! The connection pool used by request handlers and the demo loader (tokio-postgres through
+//! deadpool), and the reachability check behind `/readyz`.
+
+use anyhow::Context;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::{str::FromStr, time::Duration};
+use tokio_postgres::NoTls;
+
+/// Builds a pool for `database_url` and checks that the database answers.
+pub async fn connect(database_url: &str, max_size: usize) -> anyhow::Result<Pool> {
+    let mut config = tokio_postgres::Config::from_str(database_url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    config.connect_timeout(Duration::from_secs(10));
+    config.application_name("odata-feed");
+    let where_to = describe(&config);
+    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let pool = Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(Duration::from_secs(30)))
+        .create_timeout(Some(Duration::from_secs(10)))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .context("cannot build the connection pool")?;
+    ping(&pool).await.with_context(|| format!("cannot connect to the database at {where_to}"))?;
+    Ok(pool)
+}
+
+/// Succeeds when a pooled connection answers `SELECT 1`.
+pub async fn ping(pool: &Pool) -> anyhow::Result<()> {
+    let client = pool.get().await.map_err(|e| anyhow::anyhow!("{}", root_cause(&e)))?;
+    client.simple_query("SELECT 1").await?;
+    Ok(())
+}
+
+/// `host:port/dbname` of a configuration, without user or password.
+fn describe(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", config.get_dbname().unwrap_or("postgres"))
+}
+
+/// The innermost error message, which is the informative one for connection failures.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}

@@ -1,0 +1,66 @@
+//! HTTP: the actix-web application, its routes, the headers every OData response carries, and
+//! the one mapping from errors to responses (`error`).
+
+mod error;
+mod health;
+mod service_document;
+
+pub use error::ApiError;
+
+use crate::odata::model::Model;
+use actix_web::{dev::Server, middleware, web, App, HttpRequest, HttpServer};
+use deadpool_postgres::Pool;
+use std::{net::TcpListener, sync::Arc};
+use tracing_actix_web::TracingLogger;
+
+/// The path under which the OData service lives.
+pub const SERVICE_PATH: &str = "/odata";
+/// The content type of OData JSON responses, as Power Query expects it.
+pub const ODATA_JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false";
+
+/// What every handler can reach.
+pub struct AppState {
+    pub model: Arc<Model>,
+    pub pool: Pool,
+    /// The externally visible `scheme://host[:port]`, when configured; otherwise taken from
+    /// each request.
+    pub public_url: Option<String>,
+}
+
+impl AppState {
+    /// The absolute service root for a request, e.g. `http://127.0.0.1:8080/odata`.
+    pub fn service_root(&self, req: &HttpRequest) -> String {
+        match &self.public_url {
+            Some(url) => format!("{}{SERVICE_PATH}", url.trim_end_matches('/')),
+            None => {
+                let info = req.connection_info();
+                format!("{}://{}{SERVICE_PATH}", info.scheme(), info.host())
+            }
+        }
+    }
+}
+
+/// Builds the server on an already bound listener (port 0 in tests) without starting it.
+pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(TracingLogger::default())
+            .wrap(middleware::Compress::default())
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .service(
+                web::scope(SERVICE_PATH)
+                    .wrap(middleware::DefaultHeaders::new().add(("OData-Version", "4.0")))
+                    .route("", web::get().to(service_document::service_document))
+                    .route("/", web::get().to(service_document::service_document))
+                    .default_service(web::to(service_document::unknown_resource)),
+            )
+            .default_service(web::to(error::not_found))
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .run();
+    Ok(server)
+}

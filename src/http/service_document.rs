@@ -1,0 +1,50 @@
+//! The service document (`/odata` and `/odata/`): one entry per entity set, with an absolute
+//! `@odata.context` as its first member.
+
+use super::{ApiError, AppState, ODATA_JSON};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Map, Value};
+
+/// `GET /odata` and `GET /odata/`.
+pub async fn service_document(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let root = state.service_root(&req);
+    HttpResponse::Ok().content_type(ODATA_JSON).body(render(&root, state.model.entity_sets().iter().map(|s| s.name.as_str())))
+}
+
+/// Renders the document; `@odata.context` comes first (serde_json keeps insertion order only
+/// with `preserve_order`, so the object is written by hand).
+fn render<'a>(service_root: &str, set_names: impl Iterator<Item = &'a str>) -> String {
+    let entries: Vec<Value> =
+        set_names.map(|name| json!({ "name": name, "kind": "EntitySet", "url": name })).collect();
+    let context = Value::String(format!("{service_root}/$metadata"));
+    let mut body = Map::new();
+    body.insert("value".into(), Value::Array(entries));
+    let value = serde_json::to_string(&Value::Object(body)).unwrap_or_default();
+    format!("{{\"@odata.context\":{context},{}", &value[1..])
+}
+
+/// Any other path under `/odata`: the entity sets are published in the service document, but
+/// reading them is not offered by this server yet, so say so with 501 rather than 404.
+pub async fn unknown_resource(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    let first = path.trim_start_matches(super::SERVICE_PATH).trim_start_matches('/').split(['/', '(']).next().unwrap_or("");
+    if state.model.entity_set(first).is_some() || first == "$metadata" {
+        Err(ApiError::NotImplemented(format!("`{first}` is published but this server does not answer it")))
+    } else {
+        Err(ApiError::NotFound(path.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn the_context_comes_first_and_every_set_is_an_entry() {
+        let body = render("http://h/odata", ["Calls", "Chats"].into_iter());
+        assert_eq!(
+            body,
+            r#"{"@odata.context":"http://h/odata/$metadata","value":[{"kind":"EntitySet","name":"Calls","url":"Calls"},{"kind":"EntitySet","name":"Chats","url":"Chats"}]}"#
+        );
+    }
+}
