@@ -8,6 +8,13 @@ use tokio_postgres::NoTls;
 
 /// Builds a pool for `database_url` and checks that the database answers.
 pub async fn connect(database_url: &str, max_size: usize) -> anyhow::Result<Pool> {
+    let (pool, where_to) = build(database_url, max_size)?;
+    ping(&pool).await.with_context(|| format!("cannot connect to the database at {where_to}"))?;
+    Ok(pool)
+}
+
+/// Builds a pool without connecting yet; also returns `host:port/dbname` for messages.
+pub fn build(database_url: &str, max_size: usize) -> anyhow::Result<(Pool, String)> {
     let mut config = tokio_postgres::Config::from_str(database_url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
     config.connect_timeout(Duration::from_secs(10));
     config.application_name("odata-feed");
@@ -20,8 +27,7 @@ pub async fn connect(database_url: &str, max_size: usize) -> anyhow::Result<Pool
         .runtime(deadpool_postgres::Runtime::Tokio1)
         .build()
         .context("cannot build the connection pool")?;
-    ping(&pool).await.with_context(|| format!("cannot connect to the database at {where_to}"))?;
-    Ok(pool)
+    Ok((pool, where_to))
 }
 
 /// Succeeds when a pooled connection answers `SELECT 1`.

@@ -1,0 +1,2 @@
+DROP TABLE agent_business_unit_changes;
+DROP TABLE agent_states;

@@ -1,0 +1,4 @@
+DROP TABLE campaign_record_additional_phone_numbers;
+DROP TABLE campaign_record_custom_fields;
+DROP TABLE campaign_record_registrations;
+DROP TABLE campaign_records;
