@@ -30,7 +30,7 @@ pub fn open(args: &DatabaseArgs) -> anyhow::Result<Database> {
         return Ok(Database { url: url.clone(), cluster: None });
     }
     let started = std::time::Instant::now();
-    let cluster = Cluster::start(&ClusterOptions { data_dir: args.data_dir.clone() })
+    let cluster = Cluster::start(&ClusterOptions { data_dir: args.data_dir.clone(), bindir: args.pg_bindir.clone() })
         .context("cannot start the private PostgreSQL cluster")?;
     cluster.create_database_if_missing(PRIVATE_DATABASE).context("cannot create the feed's database")?;
     tracing::info!(

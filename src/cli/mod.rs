@@ -43,6 +43,10 @@ pub struct DatabaseArgs {
     /// Directory of the private PostgreSQL cluster (used only without DATABASE_URL).
     #[arg(long, env = "ODATA_FEED_DATA_DIR", default_value = ".odata-feed")]
     pub data_dir: PathBuf,
+    /// Directory holding PostgreSQL's `initdb` and `postgres` for the private cluster
+    /// [default: `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin].
+    #[arg(long, env = "ODATA_FEED_PG_BINDIR")]
+    pub pg_bindir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

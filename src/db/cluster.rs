@@ -37,6 +37,9 @@ const LOG_TAIL_LINES: usize = 10;
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
     pub data_dir: PathBuf,
+    /// Where `initdb` and `postgres` are; when `None`, `pg_config --bindir` and then the
+    /// newest `/usr/lib/postgresql/*/bin`.
+    pub bindir: Option<PathBuf>,
 }
 
 /// Why the cluster could not be prepared, started, queried or stopped. Every message is one line.
@@ -125,7 +128,11 @@ impl Cluster {
     /// Prepares `options.data_dir` (initdb on first use), starts the server on a free port of
     /// 127.0.0.1 and returns once it answers queries. Blocking; callable with or without a runtime.
     pub fn start(options: &ClusterOptions) -> Result<Cluster, ClusterError> {
-        let bindir = find_bindir(&bindir_candidates())?;
+        let candidates = match &options.bindir {
+            Some(dir) => vec![dir.clone()],
+            None => bindir_candidates(),
+        };
+        let bindir = find_bindir(&candidates)?;
         let data_dir = prepare_data_dir(&options.data_dir)?;
         let pgdata = data_dir.join("pgdata");
         let log_path = data_dir.join("postgres.log");
@@ -889,6 +896,7 @@ mod tests {
     fn options(dir: &Path) -> ClusterOptions {
         ClusterOptions {
             data_dir: dir.join("cluster"),
+            bindir: None,
         }
     }
 
@@ -978,6 +986,7 @@ mod tests {
         fs::write(&file, "x").unwrap();
         let error = Cluster::start(&ClusterOptions {
             data_dir: file.clone(),
+            bindir: None,
         })
         .unwrap_err();
         assert_eq!(

@@ -1,0 +1,150 @@
+//! The `odata-feed` binary as an operator meets it: bad configuration ends with one clear
+//! error line and a non-zero exit; the demo loads once, serves, and Ctrl-C leaves no
+//! PostgreSQL process behind.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_odata-feed");
+
+/// Runs the binary to completion with a bounded wait.
+fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BINARY);
+    command.args(args).env_remove("DATABASE_URL").env("RUST_LOG", "warn");
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("binary starts");
+    wait_with_timeout(child, Duration::from_secs(120))
+}
+
+fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("odata-feed did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Asserts a failed run whose standard error ends with one `error:` line mentioning `needle`.
+fn assert_one_error_line(output: &Output, needle: &str) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "expected failure, got success; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
+    let last = stderr.lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with("error: "), "last line is the error: {stderr}");
+    assert!(last.contains(needle), "`{needle}` in the error line: {last}");
+    assert_eq!(stderr.matches("error: ").count(), 1, "exactly one error line: {stderr}");
+    last
+}
+
+#[test]
+fn an_unreachable_database_url_is_one_clear_error_line() {
+    let output = run(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("DATABASE_URL", "postgres://feed:hunter2@127.0.0.1:1/feed")],
+    );
+    let line = assert_one_error_line(&output, "cannot connect to the database");
+    assert!(!line.contains("hunter2"), "the password is never printed: {line}");
+}
+
+#[test]
+fn an_occupied_port_is_one_clear_error_line() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let address = taken.local_addr().expect("bound").to_string();
+    let output = run(&["serve", "--listen", &address], &[("DATABASE_URL", "postgres://x@127.0.0.1:1/x")]);
+    assert_one_error_line(&output, &format!("cannot listen on {address}"));
+}
+
+#[test]
+fn missing_postgresql_binaries_name_the_package_to_install() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let output = run(
+        &["serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir.to_str().expect("utf-8")],
+        &[("ODATA_FEED_PG_BINDIR", dir.path().to_str().expect("utf-8"))],
+    );
+    assert_one_error_line(&output, "apt-get install postgresql");
+}
+
+#[test]
+fn an_unwritable_data_dir_is_one_clear_error_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").expect("write");
+    let data_dir = file.join("data");
+    let output = run(&["serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir.to_str().expect("utf-8")], &[]);
+    assert_one_error_line(&output, &data_dir.display().to_string());
+}
+
+/// The process id in PostgreSQL's postmaster.pid, while the server runs.
+fn postmaster_pid(data_dir: &Path) -> i32 {
+    let text = std::fs::read_to_string(data_dir.join("pgdata/postmaster.pid")).expect("postmaster.pid exists while serving");
+    text.lines().next().and_then(|l| l.trim().parse().ok()).expect("a pid on the first line")
+}
+
+fn process_exists(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+#[test]
+fn the_demo_loads_once_serves_the_feed_and_ctrl_c_leaves_no_postgres_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let data_dir_arg = data_dir.to_str().expect("utf-8");
+
+    // First start: loads the data set.
+    let first = run(&["demo", "--load-only", "--scale", "400", "--data-dir", data_dir_arg], &[("RUST_LOG", "info")]);
+    let first_log = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "first load: {first_log}");
+    assert!(first_log.contains("demo data loaded"), "{first_log}");
+
+    // Second start: serves the same data without loading it again.
+    let mut child = Command::new(BINARY)
+        .args(["demo", "--scale", "400", "--listen", "127.0.0.1:0", "--data-dir", data_dir_arg])
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("demo starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("the feed URL is printed");
+    let feed_url = line.trim().strip_prefix("OData feed: ").unwrap_or_else(|| panic!("feed URL line: {line}")).to_string();
+    let pid = postmaster_pid(&data_dir);
+    assert!(process_exists(pid));
+
+    let body: serde_json::Value = reqwest::blocking_get_json(&feed_url);
+    assert_eq!(body["value"].as_array().expect("value").len(), 26);
+
+    // Ctrl-C.
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let output = wait_with_timeout(child, Duration::from_secs(60));
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "clean exit after Ctrl-C: {log}");
+    assert!(log.contains("demo data already present"), "the second start reuses the data: {log}");
+    assert!(!log.contains("demo data loaded"), "nothing is loaded twice: {log}");
+    assert!(!process_exists(pid), "postgres (pid {pid}) is gone after Ctrl-C");
+}
+
+/// A blocking GET for the one test that runs the binary in a plain thread.
+mod reqwest {
+    pub fn blocking_get_json(url: &str) -> serde_json::Value {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            ::reqwest::get(url).await.expect("the feed answers").json().await.expect("JSON body")
+        })
+    }
+}

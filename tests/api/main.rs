@@ -1,0 +1,10 @@
+//! The integration test binary: the real server, the real binary and a private PostgreSQL
+//! started once for the whole run, each test in its own database.
+
+mod cli;
+mod demo_data;
+mod health;
+mod migrations;
+mod schema_matches_database;
+mod service_document;
+mod support;
