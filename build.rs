@@ -11,7 +11,9 @@ fn main() {
         .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
         .collect();
     files.sort();
-    let mut out = String::from("/// The model files under schema/, as (file name, contents).\npub static SCHEMA_FILES: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// The model files under schema/, as (file name, contents).\npub static SCHEMA_FILES: &[(&str, &str)] = &[\n",
+    );
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
         let name = path.file_name().and_then(|n| n.to_str()).expect("utf-8 file name");

@@ -1,7 +1,7 @@
 //! Structured logs on standard error (text or JSON), filtered by `RUST_LOG` (default `info`).
 
 use crate::cli::LogFormat;
-use tracing_subscriber::{fmt, EnvFilter};
+use tracing_subscriber::{EnvFilter, fmt};
 
 /// Installs the global subscriber; later calls are ignored (tests may call it repeatedly).
 pub fn init(format: LogFormat) {

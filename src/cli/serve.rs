@@ -1,7 +1,7 @@
 //! `serve` and `demo`: bind the port, open and migrate the database, optionally load the demo
 //! data, then serve until Ctrl-C or SIGTERM, and stop the private cluster on the way out.
 
-use super::{database, ServeArgs};
+use super::{ServeArgs, database};
 use crate::{db, http, odata::model::Model};
 use anyhow::Context;
 use std::{net::TcpListener, sync::Arc};
@@ -37,7 +37,8 @@ fn serve_on(
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let pool = db::pool::connect(database_url, args.pool_size).await?;
         if let Some(demo) = &demo {

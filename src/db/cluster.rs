@@ -45,27 +45,19 @@ pub struct ClusterOptions {
 /// Why the cluster could not be prepared, started, queried or stopped. Every message is one line.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error(
-        "PostgreSQL server binaries (initdb, postgres) not found: install them with `apt-get install postgresql`"
-    )]
+    #[error("PostgreSQL server binaries (initdb, postgres) not found: install them with `apt-get install postgresql`")]
     BinariesNotFound,
     #[error("data directory {} is not a directory", path.display())]
     NotADirectory { path: PathBuf },
     #[error("data directory {} is not writable: {}", path.display(), os_message(source))]
     NotWritable { path: PathBuf, source: io::Error },
-    #[error(
-        "running as root needs a `postgres` system user; install the postgresql package or run as a normal user"
-    )]
+    #[error("running as root needs a `postgres` system user; install the postgresql package or run as a normal user")]
     NoPostgresUser,
     #[error(
         "data directory {} is not reachable by the `postgres` user: {} (mode {mode:o}) does not let it pass; use a data directory elsewhere (e.g. under /tmp or /var/lib) or run as a normal user",
         data_dir.display(), blocked_at.display()
     )]
-    NotReachable {
-        data_dir: PathBuf,
-        blocked_at: PathBuf,
-        mode: u32,
-    },
+    NotReachable { data_dir: PathBuf, blocked_at: PathBuf, mode: u32 },
     #[error("cannot hand {} to the `postgres` user: {}", path.display(), os_message(source))]
     Chown { path: PathBuf, source: io::Error },
     #[error("data directory {} is in use by another PostgreSQL server (pid {pid})", path.display())]
@@ -74,24 +66,13 @@ pub enum ClusterError {
         "data directory {} holds a cluster but its password file {} is missing or empty",
         path.display(), password_file.display()
     )]
-    PasswordMissing {
-        path: PathBuf,
-        password_file: PathBuf,
-    },
+    PasswordMissing { path: PathBuf, password_file: PathBuf },
     #[error("{action} {}: {}", path.display(), os_message(source))]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: io::Error,
-    },
+    Io { action: &'static str, path: PathBuf, source: io::Error },
     #[error("initdb failed ({status}): {output}")]
     InitdbFailed { status: String, output: String },
     #[error("PostgreSQL did not start ({reason}); last lines of {}: {tail}", log.display())]
-    StartFailed {
-        reason: String,
-        log: PathBuf,
-        tail: String,
-    },
+    StartFailed { reason: String, log: PathBuf, tail: String },
     #[error("SQL on database {database} failed: {message}")]
     Sql { database: String, message: String },
     #[error("PostgreSQL (pid {pid}) did not stop, even after SIGKILL")]
@@ -138,10 +119,7 @@ impl Cluster {
         let log_path = data_dir.join("postgres.log");
         let password_file = data_dir.join("password");
         if let Some(pid) = running_postmaster(&pgdata) {
-            return Err(ClusterError::InUse {
-                path: data_dir,
-                pid,
-            });
+            return Err(ClusterError::InUse { path: data_dir, pid });
         }
         let mut log = OpenOptions::new()
             .create(true)
@@ -154,10 +132,7 @@ impl Cluster {
         let password = match read_password(&password_file) {
             Some(password) => password,
             None if initialized => {
-                return Err(ClusterError::PasswordMissing {
-                    path: data_dir,
-                    password_file,
-                });
+                return Err(ClusterError::PasswordMissing { path: data_dir, password_file });
             }
             None => write_password(&password_file)?,
         };
@@ -172,37 +147,20 @@ impl Cluster {
         };
 
         if !initialized {
-            initdb(
-                &bindir,
-                &data_dir,
-                &pgdata,
-                &password_file,
-                run_as,
-                &mut log,
-            )?;
+            initdb(&bindir, &data_dir, &pgdata, &password_file, run_as, &mut log)?;
         }
 
-        let port = free_port().map_err(|source| {
-            io_error("cannot find a free port on", Path::new("127.0.0.1"), source)
-        })?;
+        let port =
+            free_port().map_err(|source| io_error("cannot find a free port on", Path::new("127.0.0.1"), source))?;
         let _ = writeln!(
             log,
             "---- odata-feed: starting postgres on 127.0.0.1:{port} at unix time {} ----",
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0)
+            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
         );
         let command = postgres_command(&bindir, &data_dir, &pgdata, port, &log, &log_path, run_as)?;
-        let server = spawn_supervised(command)
-            .map_err(|source| io_error("cannot start", &bindir.join("postgres"), source))?;
-        let mut cluster = Cluster {
-            data_dir,
-            log_path,
-            port,
-            password,
-            server: Some(server),
-        };
+        let server =
+            spawn_supervised(command).map_err(|source| io_error("cannot start", &bindir.join("postgres"), source))?;
+        let mut cluster = Cluster { data_dir, log_path, port, password, server: Some(server) };
         // On any error from here on, dropping `cluster` stops the server.
         cluster.wait_until_ready()?;
         tracing::info!(port, data_dir = %cluster.data_dir.display(), "private PostgreSQL is ready");
@@ -231,36 +189,21 @@ impl Cluster {
 
     /// `postgres://postgres:PASSWORD@127.0.0.1:PORT/DATABASE`.
     pub fn url(&self, database: &str) -> String {
-        format!(
-            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{}",
-            self.password,
-            self.port,
-            percent_encode(database)
-        )
+        format!("postgres://{SUPERUSER}:{}@127.0.0.1:{}/{}", self.password, self.port, percent_encode(database))
     }
 
     /// Creates database `name` unless it exists. Blocking; safe inside a tokio runtime (the
     /// client runs on its own thread).
     pub fn create_database_if_missing(&self, name: &str) -> Result<(), ClusterError> {
-        run_sql(
-            self.client_config("postgres"),
-            Work::CreateDatabase(name.to_string()),
-        )
-        .map_err(|message| ClusterError::Sql {
-            database: name.to_string(),
-            message,
-        })
+        run_sql(self.client_config("postgres"), Work::CreateDatabase(name.to_string()))
+            .map_err(|message| ClusterError::Sql { database: name.to_string(), message })
     }
 
     /// Runs `sql` (one or more statements, no parameters) on `database`. Blocking; safe inside
     /// a tokio runtime (the client runs on its own thread).
     pub fn execute(&self, database: &str, sql: &str) -> Result<(), ClusterError> {
-        run_sql(self.client_config(database), Work::Execute(sql.to_string())).map_err(|message| {
-            ClusterError::Sql {
-                database: database.to_string(),
-                message,
-            }
-        })
+        run_sql(self.client_config(database), Work::Execute(sql.to_string()))
+            .map_err(|message| ClusterError::Sql { database: database.to_string(), message })
     }
 
     /// Fast shutdown: SIGINT to the postmaster, a bounded wait, then SIGQUIT (and SIGKILL as a
@@ -272,17 +215,11 @@ impl Cluster {
         let stopped = server.has_exited()
             || server.signal_and_wait(libc::SIGINT, FAST_SHUTDOWN_TIMEOUT)
             || {
-                tracing::warn!(
-                    pid = server.pid,
-                    "PostgreSQL ignored fast shutdown; sending SIGQUIT"
-                );
+                tracing::warn!(pid = server.pid, "PostgreSQL ignored fast shutdown; sending SIGQUIT");
                 server.signal_and_wait(libc::SIGQUIT, IMMEDIATE_SHUTDOWN_TIMEOUT)
             }
             || {
-                tracing::warn!(
-                    pid = server.pid,
-                    "PostgreSQL ignored SIGQUIT; sending SIGKILL"
-                );
+                tracing::warn!(pid = server.pid, "PostgreSQL ignored SIGQUIT; sending SIGKILL");
                 server.signal_and_wait(libc::SIGKILL, IMMEDIATE_SHUTDOWN_TIMEOUT)
             };
         if !stopped {
@@ -324,21 +261,16 @@ impl Cluster {
                 }
             }
             if Instant::now() >= deadline {
-                return Err(self.start_failed(format!(
-                    "no answer within {} s: {last_error}",
-                    STARTUP_TIMEOUT.as_secs()
-                )));
+                return Err(
+                    self.start_failed(format!("no answer within {} s: {last_error}", STARTUP_TIMEOUT.as_secs()))
+                );
             }
             thread::sleep(POLL_INTERVAL);
         }
     }
 
     fn start_failed(&self, reason: String) -> ClusterError {
-        ClusterError::StartFailed {
-            reason,
-            log: self.log_path.clone(),
-            tail: log_tail(&self.log_path),
-        }
+        ClusterError::StartFailed { reason, log: self.log_path.clone(), tail: log_tail(&self.log_path) }
     }
 }
 
@@ -369,10 +301,7 @@ impl Server {
         // SAFETY: kill has no memory-safety preconditions. The child is not reaped before the
         // supervisor reports its exit, which we checked just above, so the pid is still ours.
         unsafe { libc::kill(pid, signal) };
-        self.exited = !matches!(
-            self.exit.recv_timeout(timeout),
-            Err(RecvTimeoutError::Timeout)
-        );
+        self.exited = !matches!(self.exit.recv_timeout(timeout), Err(RecvTimeoutError::Timeout));
         self.exited
     }
 }
@@ -380,10 +309,7 @@ impl Server {
 /// `pg_config --bindir` first, then `/usr/lib/postgresql/*/bin`, highest version first.
 fn bindir_candidates() -> Vec<PathBuf> {
     let mut candidates = Vec::new();
-    if let Ok(output) = Command::new("pg_config")
-        .arg("--bindir")
-        .stderr(Stdio::null())
-        .output()
+    if let Ok(output) = Command::new("pg_config").arg("--bindir").stderr(Stdio::null()).output()
         && output.status.success()
     {
         let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
@@ -419,15 +345,10 @@ fn find_bindir(candidates: &[PathBuf]) -> Result<PathBuf, ClusterError> {
 /// Creates the data directory if missing, checks it is a writable directory, and returns its
 /// canonical path.
 fn prepare_data_dir(path: &Path) -> Result<PathBuf, ClusterError> {
-    let not_writable = |source| ClusterError::NotWritable {
-        path: path.to_path_buf(),
-        source,
-    };
+    let not_writable = |source| ClusterError::NotWritable { path: path.to_path_buf(), source };
     match fs::metadata(path) {
         Ok(metadata) if !metadata.is_dir() => {
-            return Err(ClusterError::NotADirectory {
-                path: path.to_path_buf(),
-            });
+            return Err(ClusterError::NotADirectory { path: path.to_path_buf() });
         }
         Ok(_) => {}
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
@@ -470,14 +391,11 @@ fn read_password(path: &Path) -> Option<String> {
 fn write_password(path: &Path) -> Result<String, ClusterError> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let urandom = Path::new("/dev/urandom");
-    let mut random =
-        File::open(urandom).map_err(|source| io_error("cannot read", urandom, source))?;
+    let mut random = File::open(urandom).map_err(|source| io_error("cannot read", urandom, source))?;
     let mut password = String::with_capacity(PASSWORD_LEN);
     let mut buffer = [0u8; 64];
     while password.len() < PASSWORD_LEN {
-        random
-            .read_exact(&mut buffer)
-            .map_err(|source| io_error("cannot read", urandom, source))?;
+        random.read_exact(&mut buffer).map_err(|source| io_error("cannot read", urandom, source))?;
         // Rejection sampling keeps every character equally likely (248 = 4 * 62).
         for byte in buffer.iter().filter(|&&byte| byte < 248) {
             if password.len() < PASSWORD_LEN {
@@ -491,14 +409,8 @@ fn write_password(path: &Path) -> Result<String, ClusterError> {
         .truncate(true)
         .mode(0o600)
         .open(path)
-        .map_err(|source| ClusterError::NotWritable {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    writeln!(file, "{password}").map_err(|source| ClusterError::NotWritable {
-        path: path.to_path_buf(),
-        source,
-    })?;
+        .map_err(|source| ClusterError::NotWritable { path: path.to_path_buf(), source })?;
+    writeln!(file, "{password}").map_err(|source| ClusterError::NotWritable { path: path.to_path_buf(), source })?;
     Ok(password)
 }
 
@@ -515,29 +427,17 @@ fn postgres_user() -> Result<RunAs, ClusterError> {
     let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
     let mut found: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: every pointer is valid for the duration of the call and the buffer length is exact.
-    let status = unsafe {
-        libc::getpwnam_r(
-            name.as_ptr(),
-            &mut entry,
-            buffer.as_mut_ptr(),
-            buffer.len(),
-            &mut found,
-        )
-    };
+    let status = unsafe { libc::getpwnam_r(name.as_ptr(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found) };
     if status != 0 || found.is_null() {
         return Err(ClusterError::NoPostgresUser);
     }
-    Ok(RunAs {
-        uid: entry.pw_uid,
-        gid: entry.pw_gid,
-    })
+    Ok(RunAs { uid: entry.pw_uid, gid: entry.pw_gid })
 }
 
 /// Every ancestor of `data_dir` must let the `postgres` user search it.
 fn check_reachable(data_dir: &Path, run_as: RunAs) -> Result<(), ClusterError> {
     for ancestor in data_dir.ancestors().skip(1) {
-        let metadata = fs::metadata(ancestor)
-            .map_err(|source| io_error("cannot inspect", ancestor, source))?;
+        let metadata = fs::metadata(ancestor).map_err(|source| io_error("cannot inspect", ancestor, source))?;
         let mode = metadata.mode() & 0o7777;
         let searchable = mode & 0o001 != 0
             || (metadata.uid() == run_as.uid && mode & 0o100 != 0)
@@ -555,10 +455,7 @@ fn check_reachable(data_dir: &Path, run_as: RunAs) -> Result<(), ClusterError> {
 
 /// `chown -R` without following symlinks; entries vanishing meanwhile are fine.
 fn chown_tree(path: &Path, run_as: RunAs) -> Result<(), ClusterError> {
-    let chown_error = |source| ClusterError::Chown {
-        path: path.to_path_buf(),
-        source,
-    };
+    let chown_error = |source| ClusterError::Chown { path: path.to_path_buf(), source };
     let metadata = match fs::symlink_metadata(path) {
         Ok(metadata) => metadata,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -595,31 +492,18 @@ fn initdb(
         command
             .arg("-D")
             .arg(pgdata)
-            .args([
-                "-U",
-                SUPERUSER,
-                "--auth=scram-sha-256",
-                "-E",
-                "UTF8",
-                locale,
-            ])
+            .args(["-U", SUPERUSER, "--auth=scram-sha-256", "-E", "UTF8", locale])
             .arg(format!("--pwfile={}", password_file.display()))
             .current_dir(data_dir)
             .stdin(Stdio::null());
         restrict_child(&mut command, run_as);
-        let output = command
-            .output()
-            .map_err(|source| io_error("cannot run", &bindir.join("initdb"), source))?;
+        let output = command.output().map_err(|source| io_error("cannot run", &bindir.join("initdb"), source))?;
         let _ = log.write_all(&output.stdout);
         let _ = log.write_all(&output.stderr);
         if output.status.success() {
             return Ok(());
         }
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         let locale_problem = text.contains("locale");
         last = Some(ClusterError::InitdbFailed {
             status: output.status.to_string(),
@@ -646,10 +530,7 @@ fn postgres_command(
     log_path: &Path,
     run_as: Option<RunAs>,
 ) -> Result<Command, ClusterError> {
-    let log_handle = || {
-        log.try_clone()
-            .map_err(|source| io_error("cannot open the server log", log_path, source))
-    };
+    let log_handle = || log.try_clone().map_err(|source| io_error("cannot open the server log", log_path, source));
     // A socket path longer than sun_path (108 bytes) or with list separators: TCP only.
     let socket_dir = data_dir.to_string_lossy();
     let socket_dir = if socket_dir.len() < 80 && !socket_dir.contains([',', ' ', '\'', '"', '\\']) {
@@ -695,10 +576,7 @@ fn in_child(run_as: Option<RunAs>, parent: libc::pid_t) -> io::Result<()> {
         let groups = [gid];
         // SAFETY: plain system calls; `groups` outlives the call.
         unsafe {
-            if libc::setgroups(1, groups.as_ptr()) != 0
-                || libc::setgid(gid) != 0
-                || libc::setuid(uid) != 0
-            {
+            if libc::setgroups(1, groups.as_ptr()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
                 return Err(io::Error::last_os_error());
             }
         }
@@ -706,14 +584,7 @@ fn in_child(run_as: Option<RunAs>, parent: libc::pid_t) -> io::Result<()> {
     // Credential changes clear the death signal, so it is set after them.
     // SAFETY: plain system calls.
     unsafe {
-        if libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGINT as libc::c_ulong,
-            0,
-            0,
-            0,
-        ) != 0
-        {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT as libc::c_ulong, 0, 0, 0) != 0 {
             return Err(io::Error::last_os_error());
         }
         if libc::getppid() != parent {
@@ -729,33 +600,24 @@ fn in_child(run_as: Option<RunAs>, parent: libc::pid_t) -> io::Result<()> {
 fn spawn_supervised(mut command: Command) -> io::Result<Server> {
     let (pid_sender, pid_receiver) = mpsc::channel();
     let (exit_sender, exit) = mpsc::channel();
-    let supervisor = thread::Builder::new()
-        .name("postgres-supervisor".to_string())
-        .spawn(move || {
-            let mut child = match command.spawn() {
-                Ok(child) => child,
-                Err(error) => {
-                    let _ = pid_sender.send(Err(error));
-                    return;
-                }
-            };
-            let _ = pid_sender.send(Ok(child.id()));
-            let _ = exit_sender.send(child.wait());
-        })?;
+    let supervisor = thread::Builder::new().name("postgres-supervisor".to_string()).spawn(move || {
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) => {
+                let _ = pid_sender.send(Err(error));
+                return;
+            }
+        };
+        let _ = pid_sender.send(Ok(child.id()));
+        let _ = exit_sender.send(child.wait());
+    })?;
     let pid = match pid_receiver.recv() {
         Ok(result) => result?,
         Err(_) => {
-            return Err(io::Error::other(
-                "the supervisor thread ended before spawning",
-            ));
+            return Err(io::Error::other("the supervisor thread ended before spawning"));
         }
     };
-    Ok(Server {
-        pid,
-        exit,
-        exited: false,
-        supervisor,
-    })
+    Ok(Server { pid, exit, exited: false, supervisor })
 }
 
 /// What a short-lived client does on its own thread.
@@ -776,10 +638,7 @@ fn run_sql(config: tokio_postgres::Config, work: Work) -> Result<(), String> {
                 .build()
                 .map_err(|error| error.to_string())?;
             runtime.block_on(async move {
-                let (client, connection) = config
-                    .connect(tokio_postgres::NoTls)
-                    .await
-                    .map_err(|e| describe(&e))?;
+                let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(|e| describe(&e))?;
                 let driver = tokio::spawn(connection);
                 let result = match work {
                     Work::Ping => client.simple_query("SELECT 1").await.map(drop),
@@ -792,31 +651,17 @@ fn run_sql(config: tokio_postgres::Config, work: Work) -> Result<(), String> {
             })
         })
         .map_err(|error| format!("cannot start a client thread: {error}"))?;
-    worker
-        .join()
-        .map_err(|_| "the client thread panicked".to_string())?
+    worker.join().map_err(|_| "the client thread panicked".to_string())?
 }
 
-async fn create_database(
-    client: &tokio_postgres::Client,
-    name: &str,
-) -> Result<(), tokio_postgres::Error> {
-    let existing = client
-        .query("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-        .await?;
+async fn create_database(client: &tokio_postgres::Client, name: &str) -> Result<(), tokio_postgres::Error> {
+    let existing = client.query("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?;
     if !existing.is_empty() {
         return Ok(());
     }
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    match client
-        .batch_execute(&format!("CREATE DATABASE {quoted}"))
-        .await
-    {
-        Err(error)
-            if error.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) =>
-        {
-            Ok(())
-        }
+    match client.batch_execute(&format!("CREATE DATABASE {quoted}")).await {
+        Err(error) if error.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => Ok(()),
         other => other,
     }
 }
@@ -834,11 +679,7 @@ fn describe(error: &tokio_postgres::Error) -> String {
 }
 
 fn io_error(action: &'static str, path: &Path, source: io::Error) -> ClusterError {
-    ClusterError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
+    ClusterError::Io { action, path: path.to_path_buf(), source }
 }
 
 /// "Permission denied" rather than "Permission denied (os error 13)".
@@ -863,20 +704,14 @@ fn log_tail(path: &Path) -> String {
 }
 
 fn last_lines(text: &str, count: usize) -> String {
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim_end)
-        .filter(|line| !line.is_empty())
-        .collect();
+    let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|line| !line.is_empty()).collect();
     lines[lines.len().saturating_sub(count)..].join(" | ")
 }
 
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(byte).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(byte).to_string(),
             _ => format!("%{byte:02X}"),
         })
         .collect()
@@ -894,10 +729,7 @@ mod tests {
     }
 
     fn options(dir: &Path) -> ClusterOptions {
-        ClusterOptions {
-            data_dir: dir.join("cluster"),
-            bindir: None,
-        }
+        ClusterOptions { data_dir: dir.join("cluster"), bindir: None }
     }
 
     fn is_gone(pid: u32) -> bool {
@@ -916,17 +748,10 @@ mod tests {
         cluster.create_database_if_missing("feed").unwrap();
         cluster.execute("feed", "CREATE TABLE t (id int)").unwrap();
         assert!(cluster.url("feed").starts_with("postgres://postgres:"));
-        assert!(
-            cluster
-                .url("feed")
-                .ends_with(&format!("@127.0.0.1:{}/feed", cluster.port()))
-        );
+        assert!(cluster.url("feed").ends_with(&format!("@127.0.0.1:{}/feed", cluster.port())));
         let password = dir.path().join("cluster/password");
         assert_eq!(fs::metadata(&password).unwrap().mode() & 0o777, 0o600);
-        assert_eq!(
-            fs::read_to_string(&password).unwrap().trim().len(),
-            PASSWORD_LEN
-        );
+        assert_eq!(fs::read_to_string(&password).unwrap().trim().len(), PASSWORD_LEN);
 
         cluster.stop().unwrap();
         assert!(is_gone(pid), "postmaster {pid} still exists");
@@ -938,12 +763,7 @@ mod tests {
     fn a_second_start_on_the_same_data_dir_reuses_the_cluster_and_keeps_its_data() {
         let dir = tempdir();
         let first = Cluster::start(&options(dir.path())).unwrap();
-        first
-            .execute(
-                "postgres",
-                "CREATE TABLE kept (id int); INSERT INTO kept VALUES (7)",
-            )
-            .unwrap();
+        first.execute("postgres", "CREATE TABLE kept (id int); INSERT INTO kept VALUES (7)").unwrap();
         let password = first.password().to_string();
         let pg_version = dir.path().join("cluster/pgdata/PG_VERSION");
         let initialized_at = fs::metadata(&pg_version).unwrap().modified().unwrap();
@@ -951,10 +771,7 @@ mod tests {
 
         let second = Cluster::start(&options(dir.path())).unwrap();
         assert_eq!(second.password(), password);
-        assert_eq!(
-            fs::metadata(&pg_version).unwrap().modified().unwrap(),
-            initialized_at
-        );
+        assert_eq!(fs::metadata(&pg_version).unwrap().modified().unwrap(), initialized_at);
         second
             .execute(
                 "postgres",
@@ -970,12 +787,7 @@ mod tests {
         let running = Cluster::start(&options(dir.path())).unwrap();
         let error = Cluster::start(&options(dir.path())).unwrap_err();
         let pid = running.pid().unwrap();
-        assert!(
-            error.to_string().ends_with(&format!(
-                "is in use by another PostgreSQL server (pid {pid})"
-            )),
-            "{error}"
-        );
+        assert!(error.to_string().ends_with(&format!("is in use by another PostgreSQL server (pid {pid})")), "{error}");
         running.execute("postgres", "SELECT 1").unwrap();
     }
 
@@ -984,28 +796,17 @@ mod tests {
         let dir = tempdir();
         let file = dir.path().join("not-a-dir");
         fs::write(&file, "x").unwrap();
-        let error = Cluster::start(&ClusterOptions {
-            data_dir: file.clone(),
-            bindir: None,
-        })
-        .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            format!("data directory {} is not a directory", file.display())
-        );
+        let error = Cluster::start(&ClusterOptions { data_dir: file.clone(), bindir: None }).unwrap_err();
+        assert_eq!(error.to_string(), format!("data directory {} is not a directory", file.display()));
     }
 
     #[test]
     fn missing_server_binaries_name_the_package_to_install() {
         let dir = tempdir();
         fs::write(dir.path().join("initdb"), "").unwrap(); // `postgres` is missing
-        let error =
-            find_bindir(&[dir.path().to_path_buf(), PathBuf::from("/nonexistent")]).unwrap_err();
+        let error = find_bindir(&[dir.path().to_path_buf(), PathBuf::from("/nonexistent")]).unwrap_err();
         let message = error.to_string();
-        assert!(
-            message.contains("apt-get install postgresql") && !message.contains('\n'),
-            "{message}"
-        );
+        assert!(message.contains("apt-get install postgresql") && !message.contains('\n'), "{message}");
     }
 
     #[test]
@@ -1015,17 +816,9 @@ mod tests {
         let data_dir = private.join("data");
         fs::create_dir_all(&data_dir).unwrap();
         fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).unwrap();
-        let stranger = RunAs {
-            uid: 54321,
-            gid: 54321,
-        };
+        let stranger = RunAs { uid: 54321, gid: 54321 };
         let error = check_reachable(&data_dir, stranger).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains(&format!("{} (mode 700)", private.display())),
-            "{error}"
-        );
+        assert!(error.to_string().contains(&format!("{} (mode 700)", private.display())), "{error}");
         fs::set_permissions(&private, fs::Permissions::from_mode(0o711)).unwrap();
         check_reachable(&data_dir, stranger).unwrap();
     }

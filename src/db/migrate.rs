@@ -3,15 +3,15 @@
 //! Invariant: migrations run under a session advisory lock, so several instances starting
 //! together against one database apply them once.
 
-use anyhow::{anyhow, Context};
-use diesel::{pg::PgConnection, sql_query, Connection, RunQueryDsl};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use anyhow::{Context, anyhow};
+use diesel::{Connection, RunQueryDsl, pg::PgConnection, sql_query};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 /// The migrations compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Advisory lock key held while migrating ("odfmigr" in ASCII).
-const MIGRATION_LOCK: i64 = 0x6f64_666d_6967_72;
+const MIGRATION_LOCK: i64 = 0x006f_6466_6d69_6772;
 
 /// Applies every pending migration; returns how many were applied. Blocking.
 pub fn run(database_url: &str) -> anyhow::Result<usize> {

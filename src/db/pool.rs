@@ -15,7 +15,8 @@ pub async fn connect(database_url: &str, max_size: usize) -> anyhow::Result<Pool
 
 /// Builds a pool without connecting yet; also returns `host:port/dbname` for messages.
 pub fn build(database_url: &str, max_size: usize) -> anyhow::Result<(Pool, String)> {
-    let mut config = tokio_postgres::Config::from_str(database_url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    let mut config =
+        tokio_postgres::Config::from_str(database_url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
     config.connect_timeout(Duration::from_secs(10));
     config.application_name("odata-feed");
     let where_to = describe(&config);

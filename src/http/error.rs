@@ -1,7 +1,7 @@
 //! The one place where errors become HTTP responses: an OData JSON error body
 //! (`{"error":{"code","message"}}`), the right status, and nothing internal leaked.
 
-use actix_web::{http::StatusCode, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, http::StatusCode};
 use serde_json::json;
 
 /// Everything a request can fail with, as the client will see it.

@@ -2,7 +2,7 @@
 //! to load balancers and orchestrators.
 
 use super::AppState;
-use actix_web::{web, HttpResponse};
+use actix_web::{HttpResponse, web};
 use serde_json::json;
 use std::time::Duration;
 
@@ -17,8 +17,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Ok(Err(error)) => {
             tracing::warn!(error = format!("{error:#}"), "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "reason": "database unreachable" }))
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "reason": "database unreachable" }))
         }
-        Err(_) => HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "reason": "database timed out" })),
+        Err(_) => {
+            HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "reason": "database timed out" }))
+        }
     }
 }

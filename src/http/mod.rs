@@ -8,7 +8,7 @@ mod service_document;
 pub use error::ApiError;
 
 use crate::odata::model::Model;
-use actix_web::{dev::Server, middleware, web, App, HttpRequest, HttpServer};
+use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
 use deadpool_postgres::Pool;
 use std::{net::TcpListener, sync::Arc};
 use tracing_actix_web::TracingLogger;

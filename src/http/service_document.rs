@@ -2,20 +2,21 @@
 //! `@odata.context` as its first member.
 
 use super::{ApiError, AppState, ODATA_JSON};
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Map, Value};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
 
 /// `GET /odata` and `GET /odata/`.
 pub async fn service_document(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let root = state.service_root(&req);
-    HttpResponse::Ok().content_type(ODATA_JSON).body(render(&root, state.model.entity_sets().iter().map(|s| s.name.as_str())))
+    HttpResponse::Ok()
+        .content_type(ODATA_JSON)
+        .body(render(&root, state.model.entity_sets().iter().map(|s| s.name.as_str())))
 }
 
 /// Renders the document; `@odata.context` comes first (serde_json keeps insertion order only
 /// with `preserve_order`, so the object is written by hand).
 fn render<'a>(service_root: &str, set_names: impl Iterator<Item = &'a str>) -> String {
-    let entries: Vec<Value> =
-        set_names.map(|name| json!({ "name": name, "kind": "EntitySet", "url": name })).collect();
+    let entries: Vec<Value> = set_names.map(|name| json!({ "name": name, "kind": "EntitySet", "url": name })).collect();
     let context = Value::String(format!("{service_root}/$metadata"));
     let mut body = Map::new();
     body.insert("value".into(), Value::Array(entries));
@@ -27,7 +28,8 @@ fn render<'a>(service_root: &str, set_names: impl Iterator<Item = &'a str>) -> S
 /// reading them is not offered by this server yet, so say so with 501 rather than 404.
 pub async fn unknown_resource(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let path = req.path();
-    let first = path.trim_start_matches(super::SERVICE_PATH).trim_start_matches('/').split(['/', '(']).next().unwrap_or("");
+    let first =
+        path.trim_start_matches(super::SERVICE_PATH).trim_start_matches('/').split(['/', '(']).next().unwrap_or("");
     if state.model.entity_set(first).is_some() || first == "$metadata" {
         Err(ApiError::NotImplemented(format!("`{first}` is published but this server does not answer it")))
     } else {

@@ -149,10 +149,7 @@ mod tests {
     #[test]
     fn decimal_needs_precision_and_scale() {
         assert!(EdmType::parse("Edm.Decimal", Some(10), None).is_err());
-        assert_eq!(
-            EdmType::parse("Edm.Decimal", Some(10), Some(2)),
-            Ok(EdmType::Decimal { precision: 10, scale: 2 })
-        );
+        assert_eq!(EdmType::parse("Edm.Decimal", Some(10), Some(2)), Ok(EdmType::Decimal { precision: 10, scale: 2 }));
     }
 
     #[test]
@@ -165,9 +162,6 @@ mod tests {
         assert_eq!(EdmType::String.sql_type(Some(64)).to_string(), "character varying(64)");
         assert_eq!(EdmType::String.sql_type(None).to_string(), "text");
         assert_eq!(EdmType::DateTimeOffset.sql_type(None).to_string(), "timestamp with time zone");
-        assert_eq!(
-            EdmType::Decimal { precision: 10, scale: 2 }.sql_type(None).to_string(),
-            "numeric(10,2)"
-        );
+        assert_eq!(EdmType::Decimal { precision: 10, scale: 2 }.sql_type(None).to_string(), "numeric(10,2)");
     }
 }

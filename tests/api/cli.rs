@@ -49,10 +49,8 @@ fn assert_one_error_line(output: &Output, needle: &str) -> String {
 
 #[test]
 fn an_unreachable_database_url_is_one_clear_error_line() {
-    let output = run(
-        &["serve", "--listen", "127.0.0.1:0"],
-        &[("DATABASE_URL", "postgres://feed:hunter2@127.0.0.1:1/feed")],
-    );
+    let output =
+        run(&["serve", "--listen", "127.0.0.1:0"], &[("DATABASE_URL", "postgres://feed:hunter2@127.0.0.1:1/feed")]);
     let line = assert_one_error_line(&output, "cannot connect to the database");
     assert!(!line.contains("hunter2"), "the password is never printed: {line}");
 }
@@ -88,7 +86,8 @@ fn an_unwritable_data_dir_is_one_clear_error_line() {
 
 /// The process id in PostgreSQL's postmaster.pid, while the server runs.
 fn postmaster_pid(data_dir: &Path) -> i32 {
-    let text = std::fs::read_to_string(data_dir.join("pgdata/postmaster.pid")).expect("postmaster.pid exists while serving");
+    let text =
+        std::fs::read_to_string(data_dir.join("pgdata/postmaster.pid")).expect("postmaster.pid exists while serving");
     text.lines().next().and_then(|l| l.trim().parse().ok()).expect("a pid on the first line")
 }
 
@@ -121,7 +120,8 @@ fn the_demo_loads_once_serves_the_feed_and_ctrl_c_leaves_no_postgres_behind() {
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     stdout.read_line(&mut line).expect("the feed URL is printed");
-    let feed_url = line.trim().strip_prefix("OData feed: ").unwrap_or_else(|| panic!("feed URL line: {line}")).to_string();
+    let feed_url =
+        line.trim().strip_prefix("OData feed: ").unwrap_or_else(|| panic!("feed URL line: {line}")).to_string();
     let pid = postmaster_pid(&data_dir);
     assert!(process_exists(pid));
 
@@ -143,8 +143,7 @@ fn the_demo_loads_once_serves_the_feed_and_ctrl_c_leaves_no_postgres_behind() {
 mod reqwest {
     pub fn blocking_get_json(url: &str) -> serde_json::Value {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        runtime.block_on(async {
-            ::reqwest::get(url).await.expect("the feed answers").json().await.expect("JSON body")
-        })
+        runtime
+            .block_on(async { ::reqwest::get(url).await.expect("the feed answers").json().await.expect("JSON body") })
     }
 }

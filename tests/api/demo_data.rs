@@ -39,7 +39,11 @@ async fn the_demo_data_is_consistent_with_the_model() {
                 .on
                 .iter()
                 .map(|(l, r)| {
-                    format!("t.{} = s.{}", target.property(r).expect("r").column(), set.property(l).expect("l").column())
+                    format!(
+                        "t.{} = s.{}",
+                        target.property(r).expect("r").column(),
+                        set.property(l).expect("l").column()
+                    )
                 })
                 .collect();
             let not_null: Vec<String> =
@@ -76,7 +80,8 @@ async fn the_demo_data_is_consistent_with_the_model() {
             }
         }
         // Every set has rows in the main tenant.
-        let sql = format!("SELECT count(*) FROM {} s WHERE s.tenant_id = 'contoso' AND {}", set.table, row_filter(set, "s"));
+        let sql =
+            format!("SELECT count(*) FROM {} s WHERE s.tenant_id = 'contoso' AND {}", set.table, row_filter(set, "s"));
         let rows: i64 = query_rows(&db.url, &sql).await[0].get(0);
         if rows == 0 {
             problems.push(format!("{} has no rows for the main tenant", set.name));
@@ -98,7 +103,8 @@ async fn the_demo_data_has_two_tenants_with_their_own_zone_and_retention_and_age
     assert_eq!(zones.len(), tenants.len(), "each tenant has its own time zone");
     assert_eq!(retentions.len(), tenants.len(), "each tenant has its own retention");
 
-    let conversations: i64 = query_rows(&db.url, "SELECT count(*) FROM conversations WHERE tenant_id = 'contoso'").await[0].get(0);
+    let conversations: i64 =
+        query_rows(&db.url, "SELECT count(*) FROM conversations WHERE tenant_id = 'contoso'").await[0].get(0);
     assert_eq!(conversations, i64::from(SCALE), "the main tenant has exactly `scale` conversations");
 
     let agents_not_users: i64 = query_rows(
@@ -121,6 +127,7 @@ async fn the_demo_data_has_two_tenants_with_their_own_zone_and_retention_and_age
 
     // Loading again is a no-op: the data set is reused.
     odata_feed::demo::load_once(&pool, SCALE, SEED).await.expect("second call");
-    let again: i64 = query_rows(&db.url, "SELECT count(*) FROM conversations WHERE tenant_id = 'contoso'").await[0].get(0);
+    let again: i64 =
+        query_rows(&db.url, "SELECT count(*) FROM conversations WHERE tenant_id = 'contoso'").await[0].get(0);
     assert_eq!(again, conversations);
 }

@@ -22,7 +22,8 @@ async fn every_model_table_exists_with_the_same_columns_types_and_nullability() 
     .await;
     let mut database: BTreeMap<String, BTreeSet<(String, String, bool)>> = BTreeMap::new();
     for row in rows {
-        let (table, column, ty, not_null): (String, String, String, bool) = (row.get(0), row.get(1), row.get(2), row.get(3));
+        let (table, column, ty, not_null): (String, String, String, bool) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
         database.entry(table).or_default().insert((column, ty, !not_null));
     }
     let model = Model::load().expect("model loads");
@@ -73,7 +74,14 @@ async fn tenant_id_leads_every_primary_key_unique_index_and_foreign_key() {
         .iter()
         .chain(foreign_keys.iter())
         .filter(|row| row.get::<_, String>(2) != "tenant_id")
-        .map(|row| format!("{} on {} starts with {}", row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2)))
+        .map(|row| {
+            format!(
+                "{} on {} starts with {}",
+                row.get::<_, String>(0),
+                row.get::<_, String>(1),
+                row.get::<_, String>(2)
+            )
+        })
         .collect();
     assert!(offenders.is_empty(), "{}", offenders.join("\n"));
 }

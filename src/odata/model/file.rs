@@ -104,11 +104,7 @@ pub(super) fn parse(file_name: &str, text: &str) -> Result<EntitySet, ModelError
             return Err(fail("a statistic set needs exactly one of `time_anchor` or `purged_with`".into()));
         }
     };
-    let properties = raw
-        .properties
-        .into_iter()
-        .map(|p| property(p).map_err(&fail))
-        .collect::<Result<Vec<_>, _>>()?;
+    let properties = raw.properties.into_iter().map(|p| property(p).map_err(&fail)).collect::<Result<Vec<_>, _>>()?;
     // The anchor is written as a property name; retention works on its column.
     let retention = match retention {
         Retention::Anchor { column: property_name } => {

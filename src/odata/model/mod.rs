@@ -136,10 +136,7 @@ impl Model {
 
     /// Loads and checks a model from `(file name, TOML text)` pairs.
     pub fn from_sources(files: &[(&str, &str)]) -> Result<Model, ModelError> {
-        let mut sets = files
-            .iter()
-            .map(|(name, text)| file::parse(name, text))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut sets = files.iter().map(|(name, text)| file::parse(name, text)).collect::<Result<Vec<_>, _>>()?;
         sets.sort_by(|a, b| a.name.cmp(&b.name));
         let by_name = sets.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
         let model = Model { sets, by_name };

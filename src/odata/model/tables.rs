@@ -3,7 +3,7 @@
 //!
 //! Invariant: every table leads with `tenant_id`; statistical tables carry `updated_at`.
 
-use super::{EntitySet, Model, SetKind, INGESTED_COLUMN, TENANT_COLUMN};
+use super::{EntitySet, INGESTED_COLUMN, Model, SetKind, TENANT_COLUMN};
 use crate::odata::edm::SqlType;
 use std::collections::BTreeMap;
 

@@ -102,7 +102,8 @@ fn a_navigation_to_an_unknown_set_is_reported() {
 
 #[test]
 fn a_join_between_different_types_is_reported() {
-    let broken = TWO_SETS.replace("type = \"Edm.String\"\ncolumn = \"owner_id\"", "type = \"Edm.Int64\"\ncolumn = \"owner_id\"");
+    let broken =
+        TWO_SETS.replace("type = \"Edm.String\"\ncolumn = \"owner_id\"", "type = \"Edm.Int64\"\ncolumn = \"owner_id\"");
     let broken = broken.replace("max_length = 64\ndescription = \"Owner.\"", "description = \"Owner.\"");
     assert!(problems_of(&broken, OWNERS).contains("Things.ownerId is Edm.Int64 but Owners.id is Edm.String"));
 }
@@ -123,23 +124,27 @@ fn an_identifier_that_power_query_would_decode_is_rejected() {
 
 #[test]
 fn a_nullable_key_is_reported() {
-    let broken = TWO_SETS.replacen("nullable = false\nmax_length = 64\ndescription = \"Id.\"", "max_length = 64\ndescription = \"Id.\"", 1);
+    let broken = TWO_SETS.replacen(
+        "nullable = false\nmax_length = 64\ndescription = \"Id.\"",
+        "max_length = 64\ndescription = \"Id.\"",
+        1,
+    );
     assert!(problems_of(&broken, OWNERS).contains("key `id` must not be nullable"));
 }
 
 #[test]
 fn two_sets_disagreeing_about_a_shared_column_are_reported() {
-    let owners_on_same_table = OWNERS.replace("table = \"owners\"", "table = \"things\"").replace(
-        "column = \"deleted_at\"",
-        "column = \"owner_id\"",
-    );
+    let owners_on_same_table = OWNERS
+        .replace("table = \"owners\"", "table = \"things\"")
+        .replace("column = \"deleted_at\"", "column = \"owner_id\"");
     let message = problems_of(TWO_SETS, &owners_on_same_table);
     assert!(message.contains("table `things` column `owner_id`"), "{message}");
 }
 
 #[test]
 fn max_length_on_a_number_is_rejected() {
-    let broken = TWO_SETS.replace("type = \"Edm.String\"\ncolumn = \"owner_id\"", "type = \"Edm.Int32\"\ncolumn = \"owner_id\"");
+    let broken =
+        TWO_SETS.replace("type = \"Edm.String\"\ncolumn = \"owner_id\"", "type = \"Edm.Int32\"\ncolumn = \"owner_id\"");
     assert!(problems_of(&broken, OWNERS).contains("`max_length` is only allowed on Edm.String"));
 }
 
@@ -162,11 +167,32 @@ fn derived_tables_lead_with_the_tenant_and_carry_the_ingestion_time() {
 
 /// The entity sets of the product documentation, all of which the feed publishes.
 const DOCUMENTED_SETS: [&str; 26] = [
-    "AgentBusinessUnitChanges", "Agents", "AgentStates", "BotSegments", "BotSteps", "BusinessUnits",
-    "Calls", "CampaignRecordAdditionalPhoneNumbers", "CampaignRecordCustomFields",
-    "CampaignRecordRegistrations", "CampaignRecords", "Campaigns", "CapturedData", "Channels", "Chats",
-    "CollectedData", "Conversations", "Emails", "Queues", "QueueSegments", "RejectedEnqueueAttempts",
-    "Users", "WorkitemConversationSessions", "WorkitemEvaluationData", "WorkitemEvaluations", "Workitem",
+    "AgentBusinessUnitChanges",
+    "Agents",
+    "AgentStates",
+    "BotSegments",
+    "BotSteps",
+    "BusinessUnits",
+    "Calls",
+    "CampaignRecordAdditionalPhoneNumbers",
+    "CampaignRecordCustomFields",
+    "CampaignRecordRegistrations",
+    "CampaignRecords",
+    "Campaigns",
+    "CapturedData",
+    "Channels",
+    "Chats",
+    "CollectedData",
+    "Conversations",
+    "Emails",
+    "Queues",
+    "QueueSegments",
+    "RejectedEnqueueAttempts",
+    "Users",
+    "WorkitemConversationSessions",
+    "WorkitemEvaluationData",
+    "WorkitemEvaluations",
+    "Workitem",
 ];
 
 #[test]

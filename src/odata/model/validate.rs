@@ -4,7 +4,7 @@
 //! Invariant: returns every problem at once (a list of sentences), so a model author fixes
 //! them in one pass.
 
-use super::{tables, EntitySet, Model, Retention, SetKind, Source, TENANT_COLUMN};
+use super::{EntitySet, Model, Retention, SetKind, Source, TENANT_COLUMN, tables};
 use crate::odata::edm::EdmType;
 use std::collections::HashSet;
 
@@ -159,9 +159,9 @@ pub fn check_identifier(name: &str) -> Result<(), String> {
         return Err(format!("`{name}` is not a valid identifier"));
     }
     let bytes = name.as_bytes();
-    let escape_like = bytes.windows(7).any(|w| {
-        w[0] == b'_' && w[1] == b'x' && w[2..6].iter().all(u8::is_ascii_hexdigit) && w[6] == b'_'
-    });
+    let escape_like = bytes
+        .windows(7)
+        .any(|w| w[0] == b'_' && w[1] == b'x' && w[2..6].iter().all(u8::is_ascii_hexdigit) && w[6] == b'_');
     if escape_like {
         return Err(format!("`{name}` contains an `_xHHHH_` sequence"));
     }

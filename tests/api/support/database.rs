@@ -70,10 +70,7 @@ pub async fn query_rows(url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
         .await
         .unwrap_or_else(|error| panic!("cannot connect to the test database: {error}"));
     let driver = tokio::spawn(connection);
-    let rows = client
-        .query(sql, &[])
-        .await
-        .unwrap_or_else(|error| panic!("query failed: {error:?}\n{sql}"));
+    let rows = client.query(sql, &[]).await.unwrap_or_else(|error| panic!("query failed: {error:?}\n{sql}"));
     drop(client);
     let _ = driver.await;
     rows
@@ -94,10 +91,7 @@ async fn create_database(prefix: &'static str, template: Option<&'static str>) -
         if let Err(error) = cluster.execute("postgres", &sql) {
             panic!("cannot create test database {name}: {error}");
         }
-        TestDatabase {
-            url: cluster.url(&name),
-            name,
-        }
+        TestDatabase { url: cluster.url(&name), name }
     })
     .await;
     match created {
@@ -117,10 +111,7 @@ fn shared() -> &'static Shared {
 }
 
 fn lock(shared: &Shared) -> MutexGuard<'_, Option<Cluster>> {
-    shared
-        .cluster
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+    shared.cluster.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Starts the cluster in a fresh directory and builds the template. Runs once per process.
@@ -129,16 +120,12 @@ fn start() -> Result<Shared, String> {
     remove_stale_dirs(&temp);
     let dir = temp.join(format!("{DIR_PREFIX}{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir); // left over by an earlier process with our pid
-    fs::create_dir_all(&dir)
-        .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
+    fs::create_dir_all(&dir).map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
     // Searchable by the `postgres` user, which runs the server when the tests run as root.
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
         .map_err(|error| format!("cannot set the mode of {}: {error}", dir.display()))?;
 
-    let cluster = match Cluster::start(&ClusterOptions {
-        data_dir: dir.clone(),
-        bindir: None,
-    }) {
+    let cluster = match Cluster::start(&ClusterOptions { data_dir: dir.clone(), bindir: None }) {
         Ok(cluster) => cluster,
         Err(error) => {
             let _ = fs::remove_dir_all(&dir);
@@ -152,35 +139,21 @@ fn start() -> Result<Shared, String> {
     }
     // SAFETY: registers a plain `extern "C"` function without arguments.
     if unsafe { libc::atexit(stop_at_exit) } != 0 {
-        eprintln!(
-            "cannot register the test cluster's exit handler; the server's death signal will stop it"
-        );
+        eprintln!("cannot register the test cluster's exit handler; the server's death signal will stop it");
     }
-    Ok(Shared {
-        cluster: Mutex::new(Some(cluster)),
-        dir,
-    })
+    Ok(Shared { cluster: Mutex::new(Some(cluster)), dir })
 }
 
 fn build_template(cluster: &Cluster) -> Result<(), String> {
-    cluster
-        .create_database_if_missing(TEMPLATE)
-        .map_err(|error| error.to_string())?;
+    cluster.create_database_if_missing(TEMPLATE).map_err(|error| error.to_string())?;
     let url = cluster.url(TEMPLATE);
     // diesel's sync connection: keep it off any async runtime's threads.
-    std::thread::spawn(move || {
-        migrate::run(&url)
-            .map(drop)
-            .map_err(|error| format!("{error:#}"))
-    })
-    .join()
-    .map_err(|_| "migrating the template panicked".to_string())??;
+    std::thread::spawn(move || migrate::run(&url).map(drop).map_err(|error| format!("{error:#}")))
+        .join()
+        .map_err(|_| "migrating the template panicked".to_string())??;
     // Nothing may connect to the template, or copying it fails; lock that in.
     cluster
-        .execute(
-            "postgres",
-            &format!("ALTER DATABASE {TEMPLATE} WITH ALLOW_CONNECTIONS false"),
-        )
+        .execute("postgres", &format!("ALTER DATABASE {TEMPLATE} WITH ALLOW_CONNECTIONS false"))
         .map_err(|error| error.to_string())
 }
 
@@ -201,8 +174,8 @@ fn remove_stale_dirs(temp: &Path) {
             continue;
         }
         // SAFETY: signal 0 only checks whether the process exists.
-        let gone = unsafe { libc::kill(pid, 0) } == -1
-            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        let gone =
+            unsafe { libc::kill(pid, 0) } == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
         if gone {
             let _ = fs::remove_dir_all(entry.path());
         }

@@ -1,2 +1,2 @@
-pub mod database;
 pub mod app;
+pub mod database;
