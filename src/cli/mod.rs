@@ -56,7 +56,7 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ODATA_FEED_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// The externally visible scheme://host[:port] used in absolute URLs; by default taken
+    /// The externally visible `scheme://host:port` used in absolute URLs; by default taken
     /// from each request's Host header.
     #[arg(long, env = "ODATA_FEED_PUBLIC_URL")]
     pub public_url: Option<String>,
