@@ -46,7 +46,7 @@ fn serve_on(
         }
         let Some(listener) = listener else { return Ok(()) };
         let address = listener.local_addr()?;
-        let state = http::AppState { model, pool, public_url: args.public_url.clone() };
+        let state = http::AppState::new(model, pool, args.public_url.clone());
         let server = http::server(listener, state)?;
         let root = args.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
         tracing::info!(%address, "listening");

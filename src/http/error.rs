@@ -13,6 +13,12 @@ pub enum ApiError {
     /// An OData feature this server does not offer.
     #[error("{0}")]
     NotImplemented(String),
+    /// The client cannot accept OData 4.0 (its `OData-MaxVersion` is lower).
+    #[error("this service speaks OData 4.0, but the request's OData-MaxVersion is `{0}`")]
+    UnsupportedVersion(String),
+    /// A `$format` this resource cannot be represented in.
+    #[error("the format `{0}` is not supported here; use json or xml")]
+    UnsupportedFormat(String),
     /// A failure the client cannot fix; the detail is logged, never sent.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -24,6 +30,8 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => "NotFound",
             ApiError::NotImplemented(_) => "NotImplemented",
+            ApiError::UnsupportedVersion(_) => "UnsupportedVersion",
+            ApiError::UnsupportedFormat(_) => "UnsupportedFormat",
             ApiError::Internal(_) => "InternalError",
         }
     }
@@ -34,6 +42,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::UnsupportedVersion(_) | ApiError::UnsupportedFormat(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

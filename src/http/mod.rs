@@ -3,12 +3,14 @@
 
 mod error;
 mod health;
+mod metadata;
 mod service_document;
+mod version;
 
 pub use error::ApiError;
 
-use crate::odata::model::Model;
-use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
+use crate::odata::{capabilities, csdl, model::Model};
+use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web, web::Bytes};
 use deadpool_postgres::Pool;
 use std::{net::TcpListener, sync::Arc};
 use tracing_actix_web::TracingLogger;
@@ -25,9 +27,18 @@ pub struct AppState {
     /// The externally visible `scheme://host[:port]`, when configured; otherwise taken from
     /// each request.
     pub public_url: Option<String>,
+    /// `$metadata` as XML and as JSON CSDL, rendered once.
+    pub metadata_xml: Bytes,
+    pub metadata_json: Bytes,
 }
 
 impl AppState {
+    /// Prepares everything requests share; renders `$metadata` once.
+    pub fn new(model: Arc<Model>, pool: Pool, public_url: Option<String>) -> AppState {
+        let csdl = csdl::render(&model, &capabilities::IMPLEMENTED);
+        AppState { model, pool, public_url, metadata_xml: Bytes::from(csdl.xml), metadata_json: Bytes::from(csdl.json) }
+    }
+
     /// The absolute service root for a request, e.g. `http://127.0.0.1:8080/odata`.
     pub fn service_root(&self, req: &HttpRequest) -> String {
         match &self.public_url {
@@ -52,8 +63,10 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
             .route("/readyz", web::get().to(health::readyz))
             .service(
                 web::scope(SERVICE_PATH)
+                    .wrap(middleware::from_fn(version::require_v4))
                     .wrap(middleware::DefaultHeaders::new().add(("OData-Version", "4.0")))
                     .route("", web::get().to(service_document::service_document))
+                    .route("/$metadata", web::get().to(metadata::metadata))
                     .route("/", web::get().to(service_document::service_document))
                     .default_service(web::to(service_document::unknown_resource)),
             )

@@ -3,7 +3,7 @@
 
 use super::{ApiError, AppState, ODATA_JSON};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// `GET /odata` and `GET /odata/`.
 pub async fn service_document(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -13,15 +13,10 @@ pub async fn service_document(req: HttpRequest, state: web::Data<AppState>) -> H
         .body(render(&root, state.model.entity_sets().iter().map(|s| s.name.as_str())))
 }
 
-/// Renders the document; `@odata.context` comes first (serde_json keeps insertion order only
-/// with `preserve_order`, so the object is written by hand).
+/// Renders the document, `@odata.context` first (serde_json keeps insertion order here).
 fn render<'a>(service_root: &str, set_names: impl Iterator<Item = &'a str>) -> String {
     let entries: Vec<Value> = set_names.map(|name| json!({ "name": name, "kind": "EntitySet", "url": name })).collect();
-    let context = Value::String(format!("{service_root}/$metadata"));
-    let mut body = Map::new();
-    body.insert("value".into(), Value::Array(entries));
-    let value = serde_json::to_string(&Value::Object(body)).unwrap_or_default();
-    format!("{{\"@odata.context\":{context},{}", &value[1..])
+    json!({ "@odata.context": format!("{service_root}/$metadata"), "value": entries }).to_string()
 }
 
 /// Any other path under `/odata`: the entity sets are published in the service document, but
@@ -30,7 +25,7 @@ pub async fn unknown_resource(req: HttpRequest, state: web::Data<AppState>) -> R
     let path = req.path();
     let first =
         path.trim_start_matches(super::SERVICE_PATH).trim_start_matches('/').split(['/', '(']).next().unwrap_or("");
-    if state.model.entity_set(first).is_some() || first == "$metadata" {
+    if state.model.entity_set(first).is_some() {
         Err(ApiError::NotImplemented(format!("`{first}` is published but this server does not answer it")))
     } else {
         Err(ApiError::NotFound(path.to_string()))
@@ -46,7 +41,7 @@ mod tests {
         let body = render("http://h/odata", ["Calls", "Chats"].into_iter());
         assert_eq!(
             body,
-            r#"{"@odata.context":"http://h/odata/$metadata","value":[{"kind":"EntitySet","name":"Calls","url":"Calls"},{"kind":"EntitySet","name":"Chats","url":"Chats"}]}"#
+            r#"{"@odata.context":"http://h/odata/$metadata","value":[{"name":"Calls","kind":"EntitySet","url":"Calls"},{"name":"Chats","kind":"EntitySet","url":"Chats"}]}"#
         );
     }
 }

@@ -1,5 +1,7 @@
-//! The OData core: pure code (no HTTP, no database, no async) that describes the feed and,
-//! in later stages, parses, binds and plans requests against it.
+//! The OData core: pure code (no HTTP, no database, no async) that describes the feed:
+//! the model, the Edm types, what the server implements, and the CSDL renderings.
 
+pub mod capabilities;
+pub mod csdl;
 pub mod edm;
 pub mod model;

@@ -4,6 +4,7 @@
 mod cli;
 mod demo_data;
 mod health;
+mod metadata;
 mod migrations;
 mod schema_matches_database;
 mod service_document;

@@ -32,7 +32,7 @@ pub async fn spawn_app() -> TestApp {
 pub fn spawn_with_pool(pool: deadpool_postgres::Pool) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
     let port = listener.local_addr().expect("bound").port();
-    let state = AppState { model: Arc::new(Model::load().expect("model loads")), pool, public_url: None };
+    let state = AppState::new(Arc::new(Model::load().expect("model loads")), pool, None);
     let server = http::server(listener, state).expect("server builds");
     tokio::spawn(server);
     TestApp { address: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new() }

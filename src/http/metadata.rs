@@ -1,0 +1,103 @@
+//! `GET /odata/$metadata`: the CSDL rendered at start-up, served from memory. XML unless the
+//! client explicitly asks for JSON (`$format=json`, or an Accept header naming JSON and no
+//! XML), because Power BI and Excel need XML whatever their Accept header lists.
+
+use super::{ApiError, AppState};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+
+/// The two representations of the metadata document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataFormat {
+    Xml,
+    Json,
+}
+
+pub async fn metadata(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = negotiate(format_option(req.query_string()).as_deref(), accept)?;
+    let response = match format {
+        MetadataFormat::Xml => HttpResponse::Ok().content_type("application/xml").body(state.metadata_xml.clone()),
+        MetadataFormat::Json => HttpResponse::Ok().content_type("application/json").body(state.metadata_json.clone()),
+    };
+    Ok(response)
+}
+
+/// The value of `$format` (or `format`, in any case), percent-decoded.
+fn format_option(query: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = percent_decode(name)?;
+        name.trim_start_matches('$').eq_ignore_ascii_case("format").then(|| percent_decode(value)).flatten()
+    })
+}
+
+/// Chooses the representation from `$format` first, then from the Accept header.
+pub fn negotiate(format: Option<&str>, accept: Option<&str>) -> Result<MetadataFormat, ApiError> {
+    if let Some(format) = format {
+        let media = format.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        return match media.as_str() {
+            "xml" | "application/xml" => Ok(MetadataFormat::Xml),
+            "json" | "application/json" => Ok(MetadataFormat::Json),
+            _ => Err(ApiError::UnsupportedFormat(format.to_string())),
+        };
+    }
+    let Some(accept) = accept else { return Ok(MetadataFormat::Xml) };
+    let media: Vec<String> =
+        accept.split(',').map(|item| item.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).collect();
+    let wants_xml = media.iter().any(|m| m.contains("xml") || m == "*/*" || m == "application/*");
+    let wants_json = media.iter().any(|m| m == "application/json");
+    Ok(if wants_json && !wants_xml { MetadataFormat::Json } else { MetadataFormat::Xml })
+}
+
+/// RFC 3986 percent-decoding (a `+` stays a `+`); `None` for invalid UTF-8 or escapes.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MetadataFormat::*, format_option, negotiate};
+
+    #[test]
+    fn power_query_accept_header_gets_xml() {
+        let accept = "application/json;odata.metadata=minimal;q=1.0,application/json;odata=minimalmetadata;q=0.9,\
+                      application/atomsvc+xml;q=0.8,application/atom+xml;q=0.8,application/xml;q=0.7,text/plain;q=0.7";
+        assert_eq!(negotiate(None, Some(accept)).ok(), Some(Xml));
+    }
+
+    #[test]
+    fn json_alone_in_accept_gets_json() {
+        assert_eq!(negotiate(None, Some("application/json")).ok(), Some(Json));
+        assert_eq!(negotiate(None, Some("application/json, */*")).ok(), Some(Xml));
+        assert_eq!(negotiate(None, None).ok(), Some(Xml));
+    }
+
+    #[test]
+    fn format_wins_over_accept_and_unknown_formats_are_refused() {
+        assert_eq!(negotiate(Some("json"), Some("application/xml")).ok(), Some(Json));
+        assert_eq!(negotiate(Some("application/json;odata.metadata=full"), None).ok(), Some(Json));
+        assert_eq!(negotiate(Some("xml"), Some("application/json")).ok(), Some(Xml));
+        assert!(negotiate(Some("atom"), None).is_err());
+    }
+
+    #[test]
+    fn the_format_option_is_found_case_insensitively_with_or_without_dollar() {
+        assert_eq!(format_option("$format=json").as_deref(), Some("json"));
+        assert_eq!(format_option("x=1&%24FORMAT=application%2Fjson").as_deref(), Some("application/json"));
+        assert_eq!(format_option("format=xml").as_deref(), Some("xml"));
+        assert_eq!(format_option("$top=1"), None);
+    }
+}
