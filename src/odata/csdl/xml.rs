@@ -50,7 +50,7 @@ fn write_document(w: &mut Xml, model: &Model, capabilities: &Capabilities) -> io
             if !property.nullable {
                 attributes.push(("Nullable", "false".into()));
             }
-            attributes.extend(facets(property).into_iter().map(|(k, v)| (k, v)));
+            attributes.extend(facets(property));
             let attributes: Vec<(&str, &str)> = attributes.iter().map(|(k, v)| (*k, v.as_str())).collect();
             element_with_annotations(w, "Property", &attributes, &annotations::property(property))?;
         }
