@@ -160,7 +160,7 @@ impl Cluster {
         let mut cluster = Cluster { data_dir, log_path, port, password, server: Some(server) };
         // On any error from here on, dropping `cluster` stops the server.
         cluster.wait_until_ready()?;
-        tracing::info!(port, data_dir = %cluster.data_dir.display(), "private PostgreSQL is ready");
+        tracing::debug!(port, data_dir = %cluster.data_dir.display(), "private PostgreSQL is ready");
         Ok(cluster)
     }
 

@@ -48,7 +48,9 @@ impl Server {
     }
 }
 
-/// `initdb` with a C.UTF-8 locale, or no locale where C.UTF-8 is unavailable.
+/// `initdb` with byte-wise (`C`) collation and C.UTF-8 character classes, or no locale where
+/// C.UTF-8 is unavailable. `C` collation orders strings by code point, as OData's ordinal,
+/// case-sensitive comparisons do, and makes every index on text keys cheaper.
 pub(super) fn initdb(
     bindir: &Path,
     data_dir: &Path,
@@ -58,12 +60,13 @@ pub(super) fn initdb(
     log: &mut File,
 ) -> Result<(), ClusterError> {
     let mut last = None;
-    for locale in ["--locale=C.UTF-8", "--no-locale"] {
+    for locale in [&["--locale=C.UTF-8", "--lc-collate=C"][..], &["--no-locale"][..]] {
         let mut command = Command::new(bindir.join("initdb"));
         command
             .arg("-D")
             .arg(pgdata)
-            .args(["-U", SUPERUSER, "--auth=scram-sha-256", "-E", "UTF8", locale])
+            .args(["-U", SUPERUSER, "--auth=scram-sha-256", "-E", "UTF8"])
+            .args(locale)
             .arg(format!("--pwfile={}", password_file.display()))
             .current_dir(data_dir)
             .stdin(Stdio::null());
