@@ -97,15 +97,10 @@ ALTER TABLE conversations
 CREATE INDEX conversations_started_idx ON conversations (tenant_id, started_at_utc);
 CREATE INDEX conversations_media_started_idx ON conversations (tenant_id, media, started_at_utc);
 CREATE INDEX conversations_ended_idx ON conversations (tenant_id, ended_at_utc);
-CREATE INDEX conversations_updated_idx ON conversations (tenant_id, updated_at);
 CREATE INDEX queue_segments_queued_idx ON queue_segments (tenant_id, queued_at_utc);
 CREATE INDEX queue_segments_queue_idx ON queue_segments (tenant_id, queue_id, queued_at_utc);
-CREATE INDEX queue_segments_updated_idx ON queue_segments (tenant_id, updated_at);
 CREATE INDEX bot_segments_started_idx ON bot_segments (tenant_id, started_at_utc);
 CREATE INDEX bot_segments_conversation_idx ON bot_segments (tenant_id, conversation_id);
-CREATE INDEX bot_segments_updated_idx ON bot_segments (tenant_id, updated_at);
 CREATE INDEX rejected_enqueue_attempts_rejected_idx ON rejected_enqueue_attempts (tenant_id, rejected_at_utc);
 CREATE INDEX rejected_enqueue_attempts_conversation_idx ON rejected_enqueue_attempts (tenant_id, conversation_id);
-CREATE INDEX rejected_enqueue_attempts_updated_idx ON rejected_enqueue_attempts (tenant_id, updated_at);
 CREATE INDEX captured_data_timestamp_idx ON captured_data (tenant_id, timestamp_utc);
-CREATE INDEX captured_data_updated_idx ON captured_data (tenant_id, updated_at);

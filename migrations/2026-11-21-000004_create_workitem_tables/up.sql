@@ -81,16 +81,11 @@ ALTER TABLE workitem_conversation_sessions
 CREATE INDEX workitems_start_idx ON workitems (tenant_id, start_time_utc);
 CREATE INDEX workitems_primary_conversation_idx ON workitems (tenant_id, primary_conversation_id);
 CREATE INDEX workitems_agent_idx ON workitems (tenant_id, agent_id, start_time_utc);
-CREATE INDEX workitems_updated_idx ON workitems (tenant_id, updated_at);
 CREATE INDEX workitem_conversation_sessions_workitem_idx ON workitem_conversation_sessions (tenant_id, workitem_id);
 CREATE INDEX workitem_conversation_sessions_conversation_idx ON workitem_conversation_sessions (tenant_id, conversation_id);
-CREATE INDEX workitem_conversation_sessions_updated_idx ON workitem_conversation_sessions (tenant_id, updated_at);
 CREATE INDEX workitem_evaluations_started_idx ON workitem_evaluations (tenant_id, started_at_utc);
 CREATE INDEX workitem_evaluations_workitem_idx ON workitem_evaluations (tenant_id, workitem_id);
-CREATE INDEX workitem_evaluations_updated_idx ON workitem_evaluations (tenant_id, updated_at);
 CREATE INDEX workitem_evaluation_data_created_idx ON workitem_evaluation_data (tenant_id, created_at_utc);
 CREATE INDEX workitem_evaluation_data_evaluation_idx ON workitem_evaluation_data (tenant_id, evaluation_id);
 CREATE INDEX workitem_evaluation_data_workitem_idx ON workitem_evaluation_data (tenant_id, workitem_id);
-CREATE INDEX workitem_evaluation_data_updated_idx ON workitem_evaluation_data (tenant_id, updated_at);
 CREATE INDEX collected_data_created_idx ON collected_data (tenant_id, created_at_utc);
-CREATE INDEX collected_data_updated_idx ON collected_data (tenant_id, updated_at);

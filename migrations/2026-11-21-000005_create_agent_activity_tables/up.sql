@@ -25,6 +25,4 @@ CREATE TABLE agent_business_unit_changes (
 
 CREATE INDEX agent_states_start_idx ON agent_states (tenant_id, start_time_utc);
 CREATE INDEX agent_states_agent_idx ON agent_states (tenant_id, agent_id, start_time_utc);
-CREATE INDEX agent_states_updated_idx ON agent_states (tenant_id, updated_at);
 CREATE INDEX agent_business_unit_changes_timestamp_idx ON agent_business_unit_changes (tenant_id, timestamp_utc);
-CREATE INDEX agent_business_unit_changes_updated_idx ON agent_business_unit_changes (tenant_id, updated_at);

@@ -58,5 +58,4 @@ ALTER TABLE campaign_record_additional_phone_numbers
 
 CREATE INDEX campaign_records_created_idx ON campaign_records (tenant_id, created_at_utc);
 CREATE INDEX campaign_records_campaign_idx ON campaign_records (tenant_id, campaign_id);
-CREATE INDEX campaign_records_updated_idx ON campaign_records (tenant_id, updated_at);
 CREATE INDEX campaign_record_registrations_campaign_idx ON campaign_record_registrations (tenant_id, campaign_id);

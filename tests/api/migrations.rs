@@ -12,42 +12,26 @@ async fn user_tables(url: &str) -> Vec<String> {
         .collect()
 }
 
+/// Runs a blocking migration step off the async runtime.
+async fn step(url: &str, run: fn(&str) -> anyhow::Result<usize>) -> usize {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || run(&url)).await.expect("the step ran").expect("the step succeeded")
+}
+
 #[tokio::test]
 async fn migrations_apply_revert_and_reapply_cleanly() {
     let db = empty_database().await;
-    let url = db.url.clone();
+    let url = db.url.as_str();
     let migration_count =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).expect("migrations/").count();
 
-    let applied = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || migrate::run(&url)
-    })
-    .await
-    .unwrap()
-    .expect("apply");
-    assert_eq!(applied, migration_count);
+    assert_eq!(step(url, migrate::run).await, migration_count);
     let model_tables = odata_feed::odata::model::Model::load().expect("model").tables().len();
-    assert_eq!(user_tables(&url).await.len(), 1 + model_tables, "tenants plus the tables of the model");
+    assert_eq!(user_tables(url).await.len(), 1 + model_tables, "tenants plus the tables of the model");
 
-    let reverted = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || migrate::revert_all(&url)
-    })
-    .await
-    .unwrap()
-    .expect("revert");
-    assert_eq!(reverted, migration_count);
-    assert_eq!(user_tables(&url).await, Vec::<String>::new());
+    assert_eq!(step(url, migrate::revert_all).await, migration_count);
+    assert_eq!(user_tables(url).await, Vec::<String>::new());
 
-    let reapplied = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || migrate::run(&url)
-    })
-    .await
-    .unwrap()
-    .expect("reapply");
-    assert_eq!(reapplied, migration_count);
-    let again = tokio::task::spawn_blocking(move || migrate::run(&url)).await.unwrap().expect("no-op");
-    assert_eq!(again, 0, "a second run has nothing left to apply");
+    assert_eq!(step(url, migrate::run).await, migration_count, "everything applies again");
+    assert_eq!(step(url, migrate::run).await, 0, "a second run has nothing left to apply");
 }

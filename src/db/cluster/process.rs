@@ -124,6 +124,10 @@ pub(super) fn postgres_command(
         .args(["-c", "logging_collector=off"])
         .args(["-c", "max_connections=200"])
         .args(["-c", "shared_buffers=256MB"])
+        // A private cluster has no replicas: minimal WAL lets bulk loads into tables created or
+        // truncated in the same transaction (and index builds) skip the WAL entirely.
+        .args(["-c", "wal_level=minimal", "-c", "max_wal_senders=0"])
+        .args(["-c", "max_wal_size=2GB"])
         .current_dir(data_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log_handle()?))
