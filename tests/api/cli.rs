@@ -147,3 +147,26 @@ mod reqwest {
             .block_on(async { ::reqwest::get(url).await.expect("the feed answers").json().await.expect("JSON body") })
     }
 }
+
+#[tokio::test]
+async fn with_database_url_that_server_is_used_and_no_private_cluster_starts() {
+    let db = crate::support::database::empty_database().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("never-created");
+    let args = ["migrate".to_string(), "--data-dir".into(), data_dir.display().to_string()];
+    let url = db.url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args, &[("DATABASE_URL", url.as_str())])
+    })
+    .await
+    .expect("ran");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!data_dir.exists(), "no private cluster directory is made when DATABASE_URL is set");
+    let tables = crate::support::database::query_rows(
+        &db.url,
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'conversations'",
+    )
+    .await;
+    assert_eq!(tables[0].get::<_, i64>(0), 1, "the migrations ran against the given database");
+}
