@@ -32,6 +32,16 @@ pub enum Command {
     Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Print `$metadata` (XML CSDL), or write both CSDL documents into a directory.
+    Metadata(MetadataArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MetadataArgs {
+    /// Write `metadata.xml` and `metadata.json` into this directory (e.g. `edmx/`) instead of
+    /// printing the XML.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
 }
 
 /// Where the data lives.
@@ -88,6 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let demo = serve::DemoLoad { scale: args.scale, seed: args.seed, load_only: args.load_only };
             serve::serve(args.serve, Some(demo))
         }
+        Command::Metadata(args) => metadata(&args),
         Command::Migrate(args) => {
             let database = database::open(&args)?;
             let applied = crate::db::migrate::run(&database.url)?;
@@ -95,4 +106,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `odata-feed metadata [--write DIR]`: the CSDL the server publishes, from the same model.
+fn metadata(args: &MetadataArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let model = crate::odata::model::Model::load()?;
+    let csdl = crate::odata::csdl::render(&model, &crate::odata::capabilities::IMPLEMENTED);
+    let Some(dir) = &args.write else {
+        print!("{}", csdl.xml);
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in [(crate::odata::csdl::XML_FILE, &csdl.xml), (crate::odata::csdl::JSON_FILE, &csdl.json)] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        tracing::info!(path = %path.display(), "written");
+    }
+    Ok(())
 }

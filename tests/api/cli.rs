@@ -23,16 +23,30 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
     wait_with_timeout(child, Duration::from_secs(120))
 }
 
+/// Waits for the child, draining its output on threads so a full pipe cannot block it.
 fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
+    fn drain(stream: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut stream) = stream {
+                let _ = stream.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    }
+    let (stdout, stderr) = (drain(child.stdout.take()), drain(child.stderr.take()));
     let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
         if started.elapsed() > limit {
             let _ = child.kill();
             panic!("odata-feed did not finish within {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().expect("output")
+    };
+    Output { status, stdout: stdout.join().expect("stdout"), stderr: stderr.join().expect("stderr") }
 }
 
 /// Asserts a failed run whose standard error ends with one `error:` line mentioning `needle`.
@@ -169,4 +183,23 @@ async fn with_database_url_that_server_is_used_and_no_private_cluster_starts() {
     )
     .await;
     assert_eq!(tables[0].get::<_, i64>(0), 1, "the migrations ran against the given database");
+}
+
+#[test]
+fn metadata_write_regenerates_the_committed_edmx_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("edmx");
+    let output = run(&["metadata", "--write", target.to_str().expect("utf-8")], &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("edmx");
+    for file in ["metadata.xml", "metadata.json"] {
+        let written = std::fs::read_to_string(target.join(file)).expect("written");
+        let expected = std::fs::read_to_string(committed.join(file)).expect("committed");
+        assert!(written == expected, "{file} written by the CLI equals the committed one");
+    }
+    let printed = run(&["metadata"], &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&printed.stdout),
+        std::fs::read_to_string(committed.join("metadata.xml")).expect("xml")
+    );
 }

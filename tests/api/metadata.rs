@@ -71,3 +71,29 @@ async fn an_unsupported_metadata_format_is_refused() {
     let body: Value = response.json().await.expect("OData error");
     assert_eq!(body["error"]["code"], "UnsupportedFormat");
 }
+
+#[test]
+fn the_committed_edmx_matches_what_the_model_generates() {
+    let model = odata_feed::odata::model::Model::load().expect("model");
+    let csdl = odata_feed::odata::csdl::render(&model, &odata_feed::odata::capabilities::IMPLEMENTED);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("edmx");
+    for (file, generated) in
+        [(odata_feed::odata::csdl::XML_FILE, &csdl.xml), (odata_feed::odata::csdl::JSON_FILE, &csdl.json)]
+    {
+        let committed = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+        assert!(
+            &committed == generated,
+            "edmx/{file} is out of date with schema/: run `odata-feed metadata --write edmx/` and commit it"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_served_metadata_is_the_committed_edmx() {
+    let app = spawn_app().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("edmx");
+    let xml = app.get("/odata/$metadata").await.text().await.expect("XML");
+    let json = app.get("/odata/$metadata?$format=json").await.text().await.expect("JSON");
+    assert_eq!(xml, std::fs::read_to_string(dir.join("metadata.xml")).expect("edmx/metadata.xml"));
+    assert_eq!(json, std::fs::read_to_string(dir.join("metadata.json")).expect("edmx/metadata.json"));
+}

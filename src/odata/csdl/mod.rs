@@ -14,6 +14,10 @@ use crate::odata::{
     model::{Model, NAMESPACE, Property},
 };
 
+/// File names of the committed renderings under `edmx/`.
+pub const XML_FILE: &str = "metadata.xml";
+pub const JSON_FILE: &str = "metadata.json";
+
 /// The two renderings of the model.
 #[derive(Debug, Clone)]
 pub struct Csdl {

@@ -25,7 +25,9 @@ type Xml = Writer<Vec<u8>>;
 pub fn render(model: &Model, capabilities: &Capabilities) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     write_document(&mut w, model, capabilities).expect("writing to memory cannot fail");
-    String::from_utf8(w.into_inner()).expect("quick-xml writes UTF-8")
+    let mut text = String::from_utf8(w.into_inner()).expect("quick-xml writes UTF-8");
+    text.push('\n');
+    text
 }
 
 fn write_document(w: &mut Xml, model: &Model, capabilities: &Capabilities) -> io::Result<()> {
