@@ -1,9 +1,40 @@
 //! `GET /odata/$metadata`: the CSDL rendered at start-up, served from memory. XML unless the
 //! client explicitly asks for JSON (`$format=json`, or an Accept header naming JSON and no
-//! XML), because Power BI and Excel need XML whatever their Accept header lists.
+//! XML), because Power BI and Excel need XML whatever their Accept header lists. Both documents
+//! are also gzip-compressed once, since Power Query always accepts gzip.
 
 use super::{ApiError, AppState};
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use crate::odata::csdl::Csdl;
+use actix_web::{HttpRequest, HttpResponse, http::header, web, web::Bytes};
+use std::io::Write;
+
+/// One representation, plain and gzip-compressed.
+#[derive(Debug, Clone)]
+pub struct Document {
+    plain: Bytes,
+    gzip: Bytes,
+}
+
+impl Document {
+    fn new(text: String) -> Document {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let gzip = encoder.write_all(text.as_bytes()).and_then(|()| encoder.finish()).expect("compressing in memory");
+        Document { plain: Bytes::from(text), gzip: Bytes::from(gzip) }
+    }
+}
+
+/// Both representations of `$metadata`.
+#[derive(Debug, Clone)]
+pub struct Documents {
+    xml: Document,
+    json: Document,
+}
+
+impl Documents {
+    pub fn new(csdl: Csdl) -> Documents {
+        Documents { xml: Document::new(csdl.xml), json: Document::new(csdl.json) }
+    }
+}
 
 /// The two representations of the metadata document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,11 +46,32 @@ pub enum MetadataFormat {
 pub async fn metadata(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = negotiate(format_option(req.query_string()).as_deref(), accept)?;
-    let response = match format {
-        MetadataFormat::Xml => HttpResponse::Ok().content_type("application/xml").body(state.metadata_xml.clone()),
-        MetadataFormat::Json => HttpResponse::Ok().content_type("application/json").body(state.metadata_json.clone()),
+    let (document, content_type) = match format {
+        MetadataFormat::Xml => (&state.metadata.xml, "application/xml"),
+        MetadataFormat::Json => (&state.metadata.json, "application/json"),
     };
-    Ok(response)
+    let mut response = HttpResponse::Ok();
+    response.content_type(content_type).insert_header((header::VARY, "Accept-Encoding"));
+    let accept_encoding = req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
+    if accepts_gzip(accept_encoding) {
+        // Setting Content-Encoding tells the compression middleware to leave the body alone.
+        Ok(response.insert_header((header::CONTENT_ENCODING, "gzip")).body(document.gzip.clone()))
+    } else {
+        Ok(response.body(document.plain.clone()))
+    }
+}
+
+/// True when `Accept-Encoding` lists gzip (or `*`) without `q=0`.
+fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    accept_encoding.unwrap_or("").split(',').any(|item| {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            let p = p.trim().replace(' ', "");
+            p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000"
+        });
+        (coding == "gzip" || coding == "*") && !refused
+    })
 }
 
 /// The value of `$format` (or `format`, in any case), percent-decoded.
@@ -69,7 +121,17 @@ fn percent_decode(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{MetadataFormat::*, format_option, negotiate};
+    use super::{MetadataFormat::*, accepts_gzip, format_option, negotiate};
+
+    #[test]
+    fn gzip_is_used_when_accepted_and_not_when_refused() {
+        assert!(accepts_gzip(Some("gzip, deflate")));
+        assert!(accepts_gzip(Some("deflate, GZIP;q=0.5")));
+        assert!(accepts_gzip(Some("*")));
+        assert!(!accepts_gzip(Some("gzip;q=0")));
+        assert!(!accepts_gzip(Some("deflate")));
+        assert!(!accepts_gzip(None));
+    }
 
     #[test]
     fn power_query_accept_header_gets_xml() {

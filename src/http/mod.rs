@@ -10,7 +10,7 @@ mod version;
 pub use error::ApiError;
 
 use crate::odata::{capabilities, csdl, model::Model};
-use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web, web::Bytes};
+use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
 use deadpool_postgres::Pool;
 use std::{net::TcpListener, sync::Arc};
 use tracing_actix_web::TracingLogger;
@@ -27,16 +27,15 @@ pub struct AppState {
     /// The externally visible `scheme://host[:port]`, when configured; otherwise taken from
     /// each request.
     pub public_url: Option<String>,
-    /// `$metadata` as XML and as JSON CSDL, rendered once.
-    pub metadata_xml: Bytes,
-    pub metadata_json: Bytes,
+    /// `$metadata` as XML and as JSON CSDL, rendered (and gzip-compressed) once.
+    pub metadata: metadata::Documents,
 }
 
 impl AppState {
     /// Prepares everything requests share; renders `$metadata` once.
     pub fn new(model: Arc<Model>, pool: Pool, public_url: Option<String>) -> AppState {
-        let csdl = csdl::render(&model, &capabilities::IMPLEMENTED);
-        AppState { model, pool, public_url, metadata_xml: Bytes::from(csdl.xml), metadata_json: Bytes::from(csdl.json) }
+        let metadata = metadata::Documents::new(csdl::render(&model, &capabilities::IMPLEMENTED));
+        AppState { model, pool, public_url, metadata }
     }
 
     /// The absolute service root for a request, e.g. `http://127.0.0.1:8080/odata`.

@@ -97,3 +97,26 @@ async fn the_served_metadata_is_the_committed_edmx() {
     assert_eq!(xml, std::fs::read_to_string(dir.join("metadata.xml")).expect("edmx/metadata.xml"));
     assert_eq!(json, std::fs::read_to_string(dir.join("metadata.json")).expect("edmx/metadata.json"));
 }
+
+#[tokio::test]
+async fn metadata_is_sent_gzip_compressed_when_the_client_accepts_it() {
+    use std::io::Read;
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(format!("{}/odata/$metadata", app.address))
+        .header("Accept-Encoding", "gzip, deflate")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(response.headers()["vary"], "Accept-Encoding");
+    let compressed = response.bytes().await.expect("body");
+    let mut xml = String::new();
+    flate2::read::GzDecoder::new(&compressed[..]).read_to_string(&mut xml).expect("valid gzip");
+    let committed = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("edmx/metadata.xml"))
+        .expect("edmx");
+    assert_eq!(xml, committed);
+    assert!(compressed.len() * 5 < committed.len(), "compressed to a fraction of {} bytes", committed.len());
+}
