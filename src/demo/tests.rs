@@ -869,18 +869,3 @@ fn copy_columns_are_the_columns_of_the_migrations() {
         }
     }
 }
-
-#[test]
-fn tmp_fingerprint() {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    let mut n = 0usize;
-    for c in generate(&spec(20_000, 42)) {
-        for t in c.tables {
-            t.table.name().hash(&mut h);
-            t.text.hash(&mut h);
-            n += t.text.len();
-        }
-    }
-    println!("FINGERPRINT {:016x} bytes={n}", h.finish());
-}
