@@ -32,8 +32,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use process::{Server, free_port, initdb, postgres_command, spawn_supervised};
 use setup::{
-    bindir_candidates, check_reachable, chown_tree, find_bindir, is_root, postgres_user, prepare_data_dir,
-    read_password, running_postmaster, write_password,
+    bindir_candidates, check_only_ours, check_reachable, chown_tree, find_bindir, is_root, owned_entries,
+    postgres_user, prepare_data_dir, read_password, running_postmaster, write_password,
 };
 use sql::{Work, run_sql};
 
@@ -62,6 +62,11 @@ pub enum ClusterError {
     BinariesNotFound,
     #[error("data directory {} is not a directory", path.display())]
     NotADirectory { path: PathBuf },
+    #[error(
+        "data directory {} holds other files (e.g. {name}); use a new or empty directory for the private cluster",
+        path.display()
+    )]
+    Foreign { path: PathBuf, name: String },
     #[error("data directory {} is not writable: {}", path.display(), os_message(source))]
     NotWritable { path: PathBuf, source: io::Error },
     #[error("running as root needs a `postgres` system user; install the postgresql package or run as a normal user")]
@@ -112,6 +117,7 @@ impl Cluster {
         };
         let bindir = find_bindir(&candidates)?;
         let data_dir = prepare_data_dir(&options.data_dir)?;
+        check_only_ours(&data_dir)?;
         let pgdata = data_dir.join("pgdata");
         let log_path = data_dir.join("postgres.log");
         let password_file = data_dir.join("password");
@@ -137,7 +143,11 @@ impl Cluster {
         let run_as = if is_root() {
             let run_as = postgres_user()?;
             check_reachable(&data_dir, run_as)?;
-            chown_tree(&data_dir, run_as)?;
+            // Only what the cluster owns: the directory itself and its own entries in it.
+            chown_tree(&data_dir, run_as, false)?;
+            for entry in owned_entries(&data_dir)? {
+                chown_tree(&entry, run_as, true)?;
+            }
             Some(run_as)
         } else {
             None

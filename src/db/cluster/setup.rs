@@ -168,8 +168,36 @@ pub(super) fn check_reachable(data_dir: &Path, run_as: RunAs) -> Result<(), Clus
     Ok(())
 }
 
-/// `chown -R` without following symlinks; entries vanishing meanwhile are fine.
-pub(super) fn chown_tree(path: &Path, run_as: RunAs) -> Result<(), ClusterError> {
+/// Whether a data directory entry belongs to the cluster: its data, log, password, and the
+/// sockets PostgreSQL puts there.
+fn is_owned_name(name: &str) -> bool {
+    matches!(name, "pgdata" | "postgres.log" | "password") || name.starts_with(".s.PGSQL.")
+}
+
+/// Refuses a data directory that holds anything but the cluster's own entries, so that a
+/// mistyped `--data-dir` (a home directory, `/etc`) is never taken over or chowned.
+pub(super) fn check_only_ours(data_dir: &Path) -> Result<(), ClusterError> {
+    let entries =
+        fs::read_dir(data_dir).map_err(|source| ClusterError::NotWritable { path: data_dir.into(), source })?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !is_owned_name(&name) {
+            return Err(ClusterError::Foreign { path: data_dir.into(), name });
+        }
+    }
+    Ok(())
+}
+
+/// The cluster's own entries in the data directory.
+pub(super) fn owned_entries(data_dir: &Path) -> Result<Vec<PathBuf>, ClusterError> {
+    let entries =
+        fs::read_dir(data_dir).map_err(|source| ClusterError::NotWritable { path: data_dir.into(), source })?;
+    Ok(entries.flatten().filter(|e| is_owned_name(&e.file_name().to_string_lossy())).map(|e| e.path()).collect())
+}
+
+/// `chown` (recursively when `recursive`) without following symlinks; entries vanishing
+/// meanwhile are fine.
+pub(super) fn chown_tree(path: &Path, run_as: RunAs, recursive: bool) -> Result<(), ClusterError> {
     let chown_error = |source| ClusterError::Chown { path: path.to_path_buf(), source };
     let metadata = match fs::symlink_metadata(path) {
         Ok(metadata) => metadata,
@@ -184,9 +212,9 @@ pub(super) fn chown_tree(path: &Path, run_as: RunAs) -> Result<(), ClusterError>
             _ => {}
         }
     }
-    if metadata.is_dir() {
+    if recursive && metadata.is_dir() {
         for entry in fs::read_dir(path).map_err(chown_error)? {
-            chown_tree(&entry.map_err(chown_error)?.path(), run_as)?;
+            chown_tree(&entry.map_err(chown_error)?.path(), run_as, true)?;
         }
     }
     Ok(())

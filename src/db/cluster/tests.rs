@@ -87,6 +87,19 @@ fn a_data_dir_that_is_a_regular_file_is_refused_with_its_path() {
 }
 
 #[test]
+fn a_data_dir_holding_other_files_is_refused_and_left_untouched() {
+    let dir = tempdir();
+    let data_dir = dir.path().join("home");
+    fs::create_dir(&data_dir).unwrap();
+    fs::write(data_dir.join("notes.txt"), "mine").unwrap();
+    let owner_before = fs::metadata(data_dir.join("notes.txt")).unwrap().uid();
+    let error = Cluster::start(&ClusterOptions { data_dir: data_dir.clone(), bindir: None }).unwrap_err();
+    assert!(error.to_string().contains("holds other files (e.g. notes.txt)"), "{error}");
+    assert_eq!(fs::read_dir(&data_dir).unwrap().count(), 1, "nothing was created");
+    assert_eq!(fs::metadata(data_dir.join("notes.txt")).unwrap().uid(), owner_before, "nothing was chowned");
+}
+
+#[test]
 fn missing_server_binaries_name_the_package_to_install() {
     let dir = tempdir();
     fs::write(dir.path().join("initdb"), "").unwrap(); // `postgres` is missing
