@@ -5,3 +5,4 @@ pub mod capabilities;
 pub mod csdl;
 pub mod edm;
 pub mod model;
+pub mod uri;

@@ -1,0 +1,69 @@
+//! The one error type of the URI syntax stage. Codes `SYNTAX1xx` are stable: clients and
+//! tests may match on them; messages may be reworded.
+
+/// An error raised while parsing a query string or an expression, before the model is consulted.
+/// Positions are character offsets (0-based) into the percent-decoded option value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyntaxError {
+    #[error("invalid percent-encoding at position {position} of the query string")]
+    InvalidPercentEncoding { position: usize },
+    #[error("`{text}` in the query string is not valid UTF-8 after percent-decoding")]
+    InvalidUtf8 { text: String },
+    #[error("the query option `{0}` is given more than once")]
+    DuplicateOption(String),
+    #[error("`{0}` is not an OData system query option")]
+    UnknownSystemOption(String),
+    #[error("the query option `{0}` needs a value")]
+    MissingValue(String),
+    #[error("the value of `{option}` must be a non-negative integer, found `{value}`")]
+    InvalidInteger { option: String, value: String },
+    #[error("the value of `$count` must be `true` or `false`, found `{0}`")]
+    InvalidBoolean(String),
+    #[error("in {option}: {error}")]
+    InOption { option: String, error: Box<SyntaxError> },
+    #[error("unexpected character `{found}` at position {position}")]
+    UnexpectedChar { position: usize, found: char },
+    #[error("unterminated string literal starting at position {position}")]
+    UnterminatedString { position: usize },
+    #[error("invalid {kind} literal `{text}` at position {position}")]
+    InvalidLiteral { position: usize, kind: &'static str, text: String },
+    #[error("expected {expected} at position {position}, found {found}")]
+    UnexpectedToken { position: usize, expected: &'static str, found: String },
+    #[error("{what} at position {position} is not supported")]
+    Unsupported { position: usize, what: &'static str },
+    #[error("the expression is nested more than {limit} levels deep (at position {position})")]
+    TooDeep { position: usize, limit: usize },
+    #[error("the expression has more than {limit} nodes (at position {position})")]
+    TooManyNodes { position: usize, limit: usize },
+}
+
+impl SyntaxError {
+    /// The stable code of this error (`SYNTAX1xx`); an error inside an option reports its cause's code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidPercentEncoding { .. } => "SYNTAX101",
+            Self::InvalidUtf8 { .. } => "SYNTAX102",
+            Self::DuplicateOption(_) => "SYNTAX103",
+            Self::UnknownSystemOption(_) => "SYNTAX104",
+            Self::MissingValue(_) => "SYNTAX105",
+            Self::InvalidInteger { .. } => "SYNTAX106",
+            Self::InvalidBoolean(_) => "SYNTAX107",
+            Self::InOption { error, .. } => error.code(),
+            Self::UnexpectedChar { .. } => "SYNTAX110",
+            Self::UnterminatedString { .. } => "SYNTAX111",
+            Self::InvalidLiteral { .. } => "SYNTAX112",
+            Self::UnexpectedToken { .. } => "SYNTAX113",
+            Self::Unsupported { .. } => "SYNTAX114",
+            Self::TooDeep { .. } => "SYNTAX115",
+            Self::TooManyNodes { .. } => "SYNTAX116",
+        }
+    }
+
+    /// The query option the error occurred in, when it occurred inside one (`$filter`, ...).
+    pub fn option(&self) -> Option<&str> {
+        match self {
+            Self::InOption { option, .. } => Some(option),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The URI syntax layer: turns a raw query string into `QueryOptions` and the expression
+//! language of `$filter` and `$orderby` into an `Expr` tree, with `$select` as a list of paths.
+//!
+//! Invariants: pure and model-free (no names or types are checked here: that is binding);
+//! every failure is a `SyntaxError` with a stable `SYNTAX1xx` code and, inside expressions, the
+//! character position; depth and size of expressions are bounded, so no input can panic.
+
+mod error;
+mod expr;
+mod lexer;
+mod parser;
+mod query;
+
+pub use error::SyntaxError;
+pub use expr::{BinaryOp, Expr, InSet, LambdaKind, Literal, OrderItem, SelectItem};
+pub use parser::{MAX_DEPTH, MAX_NODES, parse_filter, parse_orderby, parse_select};
+pub use query::{QueryOptions, parse_query};
+
+#[cfg(test)]
+mod abnf_tests;
+#[cfg(test)]
+mod tests;
