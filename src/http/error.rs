@@ -13,6 +13,9 @@ pub enum ApiError {
     /// An OData feature this server does not offer.
     #[error("{0}")]
     NotImplemented(String),
+    /// The URL does not follow OData's syntax (the message gives the position).
+    #[error("{0}")]
+    Syntax(#[from] crate::odata::uri::SyntaxError),
     /// The client cannot accept OData 4.0 (its `OData-MaxVersion` is lower).
     #[error("this service speaks OData 4.0, but the request's OData-MaxVersion is `{0}`")]
     UnsupportedVersion(String),
@@ -29,6 +32,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::NotFound(_) => "NotFound",
+            ApiError::Syntax(error) => error.code(),
             ApiError::NotImplemented(_) => "NotImplemented",
             ApiError::UnsupportedVersion(_) => "UnsupportedVersion",
             ApiError::UnsupportedFormat(_) => "UnsupportedFormat",
@@ -41,6 +45,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Syntax(_) => StatusCode::BAD_REQUEST,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::UnsupportedVersion(_) | ApiError::UnsupportedFormat(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -45,7 +45,8 @@ pub enum MetadataFormat {
 
 pub async fn metadata(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let format = negotiate(format_option(req.query_string()).as_deref(), accept)?;
+    let options = crate::odata::uri::parse_query(req.query_string())?;
+    let format = negotiate(options.format.as_deref(), accept)?;
     let (document, content_type) = match format {
         MetadataFormat::Xml => (&state.metadata.xml, "application/xml"),
         MetadataFormat::Json => (&state.metadata.json, "application/json"),
@@ -74,15 +75,6 @@ fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
     })
 }
 
-/// The value of `$format` (or `format`, in any case), percent-decoded.
-fn format_option(query: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name = percent_decode(name)?;
-        name.trim_start_matches('$').eq_ignore_ascii_case("format").then(|| percent_decode(value)).flatten()
-    })
-}
-
 /// Chooses the representation from `$format` first, then from the Accept header.
 pub fn negotiate(format: Option<&str>, accept: Option<&str>) -> Result<MetadataFormat, ApiError> {
     if let Some(format) = format {
@@ -101,27 +93,9 @@ pub fn negotiate(format: Option<&str>, accept: Option<&str>) -> Result<MetadataF
     Ok(if wants_json && !wants_xml { MetadataFormat::Json } else { MetadataFormat::Xml })
 }
 
-/// RFC 3986 percent-decoding (a `+` stays a `+`); `None` for invalid UTF-8 or escapes.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{MetadataFormat::*, accepts_gzip, format_option, negotiate};
+    use super::{MetadataFormat::*, accepts_gzip, negotiate};
 
     #[test]
     fn gzip_is_used_when_accepted_and_not_when_refused() {
@@ -153,13 +127,5 @@ mod tests {
         assert_eq!(negotiate(Some("application/json;odata.metadata=full"), None).ok(), Some(Json));
         assert_eq!(negotiate(Some("xml"), Some("application/json")).ok(), Some(Xml));
         assert!(negotiate(Some("atom"), None).is_err());
-    }
-
-    #[test]
-    fn the_format_option_is_found_case_insensitively_with_or_without_dollar() {
-        assert_eq!(format_option("$format=json").as_deref(), Some("json"));
-        assert_eq!(format_option("x=1&%24FORMAT=application%2Fjson").as_deref(), Some("application/json"));
-        assert_eq!(format_option("format=xml").as_deref(), Some("xml"));
-        assert_eq!(format_option("$top=1"), None);
     }
 }

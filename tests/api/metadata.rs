@@ -120,3 +120,16 @@ async fn metadata_is_sent_gzip_compressed_when_the_client_accepts_it() {
     assert_eq!(xml, committed);
     assert!(compressed.len() * 5 < committed.len(), "compressed to a fraction of {} bytes", committed.len());
 }
+
+#[tokio::test]
+async fn the_format_option_is_read_by_the_shared_query_parser() {
+    let app = spawn_app().await;
+    let response = app.get("/odata/$metadata?%24FORMAT=json").await;
+    assert_eq!(response.status(), 200, "option names are case-insensitive and may be percent-encoded");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let response = app.get("/odata/$metadata?$format=json&format=xml").await;
+    assert_eq!(response.status(), 400, "a system option given twice is a syntax error");
+    assert_eq!(response.headers()["odata-version"], "4.0");
+    let body: Value = response.json().await.expect("OData error");
+    assert!(body["error"]["code"].as_str().expect("code").starts_with("SYNTAX"), "{body}");
+}
