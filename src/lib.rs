@@ -9,4 +9,5 @@ pub mod db;
 pub mod demo;
 pub mod http;
 pub mod odata;
+pub mod serialize;
 pub mod telemetry;

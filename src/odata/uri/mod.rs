@@ -9,6 +9,7 @@ mod error;
 mod expr;
 mod lexer;
 mod parser;
+mod path;
 mod query;
 
 pub use error::SyntaxError;

@@ -1,0 +1,3 @@
+//! Writers that turn typed rows into response bytes: OData JSON today.
+
+pub mod primitive;
