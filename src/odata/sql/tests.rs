@@ -1,0 +1,198 @@
+use super::*;
+use crate::odata::{bind, model::Model, plan, uri};
+use expect_test::{Expect, expect};
+use std::sync::LazyLock;
+
+static MODEL: LazyLock<Model> = LazyLock::new(|| Model::load().unwrap());
+
+fn tenant() -> TenantScope {
+    TenantScope { id: "contoso".into(), time_zone: "Europe/Budapest".into() }
+}
+
+fn key() -> plan::SigningKey {
+    plan::SigningKey::new([7; 32])
+}
+
+/// The page query for `path?query`, as `text -- params`.
+fn page_sql(path: &str, query: &str) -> String {
+    let path = uri::parse_path(path).unwrap();
+    let options = uri::parse_query(query).unwrap();
+    let bound = bind::bind(&MODEL, &path, &options).unwrap();
+    let scope = plan::scope_of("contoso", &path.set, &options);
+    let plan = plan::read_plan(bound, &plan::Limits::default(), 5000, scope, &key()).unwrap();
+    let q = select(&plan, &tenant());
+    format!("{} -- {:?}", q.text, q.params)
+}
+
+fn check(path: &str, query: &str, expected: Expect) {
+    expected.assert_eq(&page_sql(path, query));
+}
+
+/// Only the WHERE clause after the tenant and row filters, for expression cases.
+fn check_filter(filter: &str, expected: Expect) {
+    let sql = page_sql("Calls", &format!("$filter={filter}"));
+    let start = sql.find("AND t.media = $2::text AND ").map(|i| i + 27).unwrap();
+    let end = sql.find(" ORDER BY").unwrap();
+    let params = &sql[sql.find(" -- ").unwrap() + 4..];
+    expected.assert_eq(&format!("{} -- {params}", &sql[start..end]));
+}
+
+#[test]
+fn a_plain_page_is_scoped_to_the_tenant_and_ordered_by_the_key() {
+    check(
+        "Calls",
+        "$select=id,durationInSeconds",
+        expect![[
+            r#"SELECT t.id, t.duration_seconds, (t.id)::text FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text ORDER BY t.id ASC LIMIT 5001 -- ["contoso", "Voice"]"#
+        ]],
+    );
+}
+
+#[test]
+fn a_skiptoken_on_the_key_becomes_an_index_friendly_row_comparison() {
+    let options = uri::parse_query("$select=id").unwrap();
+    let scope = plan::scope_of("contoso", "Calls", &options);
+    let token =
+        plan::skiptoken::encode(&plan::Cursor { delivered: 5000, values: vec![Some("c-9".into())] }, &scope, &key());
+    check(
+        "Calls",
+        &format!("$select=id&$skiptoken={token}"),
+        expect![[
+            r#"SELECT t.id, (t.id)::text FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text AND (t.id) > ($3::text) ORDER BY t.id ASC LIMIT 5001 -- ["contoso", "Voice", "c-9"]"#
+        ]],
+    );
+}
+
+#[test]
+fn a_nullable_descending_sort_key_pages_with_an_expanded_or_and_nulls_last() {
+    let options = uri::parse_query("$select=id&$orderby=durationInSeconds desc").unwrap();
+    let scope = plan::scope_of("contoso", "Calls", &options);
+    let token = plan::skiptoken::encode(
+        &plan::Cursor { delivered: 5000, values: vec![Some("42".into()), Some("c-9".into())] },
+        &scope,
+        &key(),
+    );
+    check(
+        "Calls",
+        &format!("$select=id&$orderby=durationInSeconds desc&$skiptoken={token}"),
+        expect![[
+            r#"SELECT t.id, (t.duration_seconds)::text, (t.id)::text FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text AND (((t.duration_seconds < $3::text::integer OR t.duration_seconds IS NULL)) OR ((t.duration_seconds = $4::text::integer) AND (t.id > $5::text))) ORDER BY t.duration_seconds DESC NULLS LAST, t.id ASC LIMIT 5001 -- ["contoso", "Voice", "42", "42", "c-9"]"#
+        ]],
+    );
+}
+
+#[test]
+fn top_and_skip_limit_the_first_page_and_use_offset() {
+    check(
+        "Calls",
+        "$select=id&$top=10&$skip=20",
+        expect![[
+            r#"SELECT t.id, (t.id)::text FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text ORDER BY t.id ASC LIMIT 10 OFFSET 20 -- ["contoso", "Voice"]"#
+        ]],
+    );
+}
+
+#[test]
+fn a_composite_key_addresses_one_row() {
+    check(
+        "QueueSegments(conversationId='c1',queueId='q1',queuedAtUTC=2024-01-01T10:00:00Z)",
+        "",
+        expect![[
+            r#"SELECT t.channel_id, t.conversation_id, t.dequeued_at_utc, t.dequeued_at_utc, t.dequeued_reason, t.duration_seconds, t.queue_id, t.queued_at_utc, t.queued_at_utc, (t.conversation_id)::text, (t.queue_id)::text, (t.queued_at_utc)::text FROM queue_segments t WHERE t.tenant_id = $1::text AND (((t.conversation_id = $2::text) AND (t.queue_id = $3::text)) AND (t.queued_at_utc = $4::text::timestamptz)) ORDER BY t.conversation_id ASC, t.queue_id ASC, t.queued_at_utc ASC LIMIT 1 -- ["contoso", "c1", "q1", "2024-01-01T10:00:00Z"]"#
+        ]],
+    );
+}
+
+#[test]
+fn decimals_are_read_as_text_so_they_never_take_an_exponent() {
+    let sql = page_sql("Chats", "$select=averageAgentAnswerSpeedInSeconds");
+    assert!(sql.contains("t.average_agent_answer_seconds::text"), "{sql}");
+}
+
+#[test]
+fn comparisons_bind_literals_as_typed_parameters() {
+    check_filter(
+        "startedAtUTC ge 2024-01-01T00:00:00Z and startedAtUTC lt 2024-02-01T00:00:00%2B01:00",
+        expect![[
+            r#"((t.started_at_utc >= $3::text::timestamptz) AND (t.started_at_utc < $4::text::timestamptz)) -- ["contoso", "Voice", "2024-01-01T00:00:00Z", "2024-02-01T00:00:00+01:00"]"#
+        ]],
+    );
+}
+
+#[test]
+fn eq_null_is_is_null_and_ne_is_distinct() {
+    check_filter(
+        "customerFirstName eq null or customerLastName ne 'Smith'",
+        expect![[
+            r#"((t.customer_first_name IS NULL) OR (t.customer_last_name IS DISTINCT FROM $3::text)) -- ["contoso", "Voice", "Smith"]"#
+        ]],
+    );
+}
+
+#[test]
+fn a_comparison_under_not_treats_null_as_false() {
+    check_filter(
+        "not (durationInSeconds gt 30)",
+        expect![[r#"(NOT coalesce((t.duration_seconds > $3::text::integer), FALSE)) -- ["contoso", "Voice", "30"]"#]],
+    );
+}
+
+#[test]
+fn string_functions_are_case_sensitive_and_exact() {
+    check_filter(
+        "contains(customerFirstName,'an') and startswith(customerLastName,'S') and endswith(id,'x') and tolower(customerFirstName) eq 'anna'",
+        expect![[
+            r#"((((strpos(t.customer_first_name, $3::text) > 0) AND starts_with(t.customer_last_name, $4::text)) AND (right(t.id, length($5::text)) = $6::text)) AND (lower(t.customer_first_name) = $7::text)) -- ["contoso", "Voice", "an", "S", "x", "x", "anna"]"#
+        ]],
+    );
+}
+
+#[test]
+fn date_parts_of_a_local_time_use_the_tenant_zone() {
+    check_filter(
+        "year(startedAt) eq 2024 and hour(startedAtUTC) lt 8",
+        expect![[
+            r#"((extract(year from (t.started_at_utc AT TIME ZONE $3::text))::integer = $4::text::integer) AND (extract(hour from (t.started_at_utc AT TIME ZONE 'UTC'))::integer < $5::text::integer)) -- ["contoso", "Voice", "Europe/Budapest", "2024", "8"]"#
+        ]],
+    );
+}
+
+#[test]
+fn arithmetic_on_integers_runs_in_64_bits() {
+    check_filter(
+        "durationInSeconds mul 1000 add holdDurationInSeconds gt 5 and durationInSeconds divby 60 ge 1.5",
+        expect![[
+            r#"((((((t.duration_seconds)::bigint * ($3::text::integer)::bigint))::bigint + (t.hold_seconds)::bigint) > $4::text::integer) AND (((t.duration_seconds)::numeric / ($5::text::integer)::numeric) >= $6::text::numeric)) -- ["contoso", "Voice", "1000", "5", "60", "1.5"]"#
+        ]],
+    );
+}
+
+#[test]
+fn in_with_null_also_matches_null() {
+    check_filter(
+        "TransferInitiatedBy in ('Agent', null)",
+        expect![[
+            r#"(t.transfer_initiated_by IN ($3::text) OR t.transfer_initiated_by IS NULL) -- ["contoso", "Voice", "Agent"]"#
+        ]],
+    );
+}
+
+#[test]
+fn parameter_aliases_are_bound_like_literals() {
+    let sql = page_sql("Calls", "$filter=durationInSeconds gt @d&@d=30");
+    assert!(sql.contains("t.duration_seconds > $3::text::integer"), "{sql}");
+    assert!(sql.ends_with(r#"["contoso", "Voice", "30"]"#), "{sql}");
+}
+
+#[test]
+fn the_count_query_applies_the_filter_but_not_the_paging() {
+    let path = uri::parse_path("Calls").unwrap();
+    let options = uri::parse_query("$filter=durationInSeconds gt 5&$top=3&$count=true").unwrap();
+    let bound = bind::bind(&MODEL, &path, &options).unwrap();
+    let plan = plan::read_plan(bound, &plan::Limits::default(), 5000, String::new(), &key()).unwrap();
+    let q = count(&plan, &tenant());
+    assert_eq!(
+        q.text,
+        "SELECT count(*) FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text AND (t.duration_seconds > $3::text::integer)"
+    );
+}
