@@ -1,6 +1,8 @@
 //! The OASIS ABNF conformance cases (../shared/conformance/abnf) for the rules this layer parses.
 //! Positive cases must parse, negative ones (with `FailAt`) must be rejected; the cases we
 //! deliberately do not support are named in `abnf_allowlist.txt`, and a stale entry fails too.
+//! Resource paths are checked as relative URIs: the path by `parse_path`, the query string after
+//! `?` by `parse_query`. Absolute URIs (`odataUri`) are not checked: their service root is unknown.
 
 use super::query::percent_decode;
 use super::*;
@@ -24,6 +26,8 @@ enum Mode {
     PayloadLiteral,
     /// The ISO 8601 text of a duration, checked inside `duration'...'`.
     PayloadDuration,
+    /// A resource path relative to the service root, optionally followed by `?` and a query string.
+    RelativeUri,
 }
 
 fn mode(rule: &str) -> Option<Mode> {
@@ -64,6 +68,7 @@ fn mode(rule: &str) -> Option<Mode> {
         | "int32Value"
         | "int64Value" => Mode::PayloadLiteral,
         "durationValue" => Mode::PayloadDuration,
+        "odataRelativeUri" | "resourcePath" | "entitySetName" | "odataIdentifier" => Mode::RelativeUri,
         _ => return None,
     })
 }
@@ -109,6 +114,11 @@ fn accepts(mode: Mode, rule: &str, input: &str) -> Result<(), String> {
         Mode::UrlLiteral => literal(rule, &decoded()?),
         Mode::PayloadLiteral => literal(rule, input),
         Mode::PayloadDuration => literal(rule, &format!("duration'{input}'")),
+        Mode::RelativeUri => {
+            let (path, query) = input.split_once('?').unwrap_or((input, ""));
+            parse_path(path).map_err(|e| e.to_string())?;
+            parse_query(query).map(drop).map_err(|e| e.to_string())
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! The one error type of the URI syntax stage. Codes `SYNTAX1xx` are stable: clients and
 //! tests may match on them; messages may be reworded.
 
-/// An error raised while parsing a query string or an expression, before the model is consulted.
-/// Positions are character offsets (0-based) into the percent-decoded option value.
+/// An error raised while parsing a query string, an expression or the resource path, before the
+/// model is consulted. Positions are character offsets (0-based) into the percent-decoded option
+/// value, or into the percent-decoded resource path (percent-encoding errors: into the raw text).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SyntaxError {
     #[error("invalid percent-encoding at position {position} of the query string")]
@@ -35,6 +36,22 @@ pub enum SyntaxError {
     TooDeep { position: usize, limit: usize },
     #[error("the expression has more than {limit} nodes (at position {position})")]
     TooManyNodes { position: usize, limit: usize },
+    #[error("the resource path is empty: it must start with an entity set name")]
+    EmptyPath,
+    #[error("`{segment}` is not an entity set: {reason}")]
+    NotAnEntitySet { segment: String, reason: &'static str },
+    #[error("the path segment `{segment}` at position {position} is not allowed here: {reason}")]
+    InvalidSegment { position: usize, segment: String, reason: String },
+    #[error("the key predicate at position {position} is empty")]
+    EmptyKey { position: usize },
+    #[error("`null` at position {position} is not a valid key value")]
+    NullKey { position: usize },
+    #[error("the key property `{name}` is given more than once (at position {position})")]
+    DuplicateKey { position: usize, name: String },
+    #[error("invalid percent-encoding at position {position} of the resource path")]
+    InvalidPathEncoding { position: usize },
+    #[error("`{text}` in the resource path is not valid UTF-8 after percent-decoding")]
+    InvalidPathUtf8 { text: String },
 }
 
 impl SyntaxError {
@@ -56,6 +73,14 @@ impl SyntaxError {
             Self::Unsupported { .. } => "SYNTAX114",
             Self::TooDeep { .. } => "SYNTAX115",
             Self::TooManyNodes { .. } => "SYNTAX116",
+            Self::EmptyPath => "SYNTAX117",
+            Self::NotAnEntitySet { .. } => "SYNTAX118",
+            Self::InvalidSegment { .. } => "SYNTAX119",
+            Self::EmptyKey { .. } => "SYNTAX120",
+            Self::NullKey { .. } => "SYNTAX121",
+            Self::DuplicateKey { .. } => "SYNTAX122",
+            Self::InvalidPathEncoding { .. } => "SYNTAX123",
+            Self::InvalidPathUtf8 { .. } => "SYNTAX124",
         }
     }
 

@@ -1,9 +1,11 @@
 //! The URI syntax layer: turns a raw query string into `QueryOptions` and the expression
-//! language of `$filter` and `$orderby` into an `Expr` tree, with `$select` as a list of paths.
+//! language of `$filter` and `$orderby` into an `Expr` tree, with `$select` as a list of paths;
+//! and the resource path (entity set, key, `$count`, property, `$value`) into a `ResourcePath`.
 //!
 //! Invariants: pure and model-free (no names or types are checked here: that is binding);
-//! every failure is a `SyntaxError` with a stable `SYNTAX1xx` code and, inside expressions, the
-//! character position; depth and size of expressions are bounded, so no input can panic.
+//! every failure is a `SyntaxError` with a stable `SYNTAX1xx` code and, inside expressions and the
+//! resource path, the character position; depth and size of expressions are bounded, so no input
+//! can panic.
 
 mod error;
 mod expr;
@@ -15,9 +17,12 @@ mod query;
 pub use error::SyntaxError;
 pub use expr::{BinaryOp, Expr, InSet, LambdaKind, Literal, OrderItem, SelectItem};
 pub use parser::{MAX_DEPTH, MAX_NODES, parse_filter, parse_orderby, parse_select};
+pub use path::{KeyPredicate, PathTail, ResourcePath, parse_path};
 pub use query::{QueryOptions, parse_query};
 
 #[cfg(test)]
 mod abnf_tests;
+#[cfg(test)]
+mod path_tests;
 #[cfg(test)]
 mod tests;
