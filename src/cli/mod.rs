@@ -73,6 +73,21 @@ pub struct ServeArgs {
     /// Maximum number of pooled database connections.
     #[arg(long, env = "ODATA_FEED_POOL_SIZE", default_value_t = 16)]
     pub pool_size: usize,
+    /// The tenant every request reads [default: the database's only tenant].
+    #[arg(long, env = "ODATA_FEED_DEFAULT_TENANT")]
+    pub default_tenant: Option<String>,
+    /// Entities per page when the client states no `Prefer: odata.maxpagesize`.
+    #[arg(long, env = "ODATA_FEED_PAGE_SIZE", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub page_size: u64,
+    /// The largest page a client may ask for with `Prefer: odata.maxpagesize`.
+    #[arg(long, env = "ODATA_FEED_MAX_PAGE_SIZE", default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_page_size: u64,
+    /// The largest `$top` accepted.
+    #[arg(long, env = "ODATA_FEED_MAX_TOP", default_value_t = 1_000_000_000)]
+    pub max_top: u64,
+    /// Seconds a read statement may run (a streamed page included) before it is cancelled.
+    #[arg(long, env = "ODATA_FEED_STATEMENT_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub statement_timeout: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -90,13 +105,18 @@ pub struct DemoArgs {
     pub load_only: bool,
 }
 
+/// The tenant `demo` serves when none is configured.
+pub const DEMO_TENANT: &str = "contoso";
+
 /// Runs a parsed command line to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::serve(args, None),
         Command::Demo(args) => {
             let demo = serve::DemoLoad { scale: args.scale, seed: args.seed, load_only: args.load_only };
-            serve::serve(args.serve, Some(demo))
+            let mut serve_args = args.serve;
+            serve_args.default_tenant.get_or_insert_with(|| DEMO_TENANT.to_owned());
+            serve::serve(serve_args, Some(demo))
         }
         Command::Metadata(args) => metadata(&args),
         Command::Migrate(args) => {

@@ -2,7 +2,7 @@
 //! data, then serve until Ctrl-C or SIGTERM, and stop the private cluster on the way out.
 
 use super::{ServeArgs, database};
-use crate::{db, http, odata::model::Model};
+use crate::{db, http, odata::model::Model, odata::plan::Limits};
 use anyhow::Context;
 use std::{net::TcpListener, sync::Arc};
 
@@ -40,13 +40,23 @@ fn serve_on(
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let pool = db::pool::connect(database_url, args.pool_size).await?;
         if let Some(demo) = &demo {
+            let pool = db::pool::connect(database_url, 2).await?;
             crate::demo::load_once(&pool, demo.scale, demo.seed).await?;
         }
         let Some(listener) = listener else { return Ok(()) };
+        let timeout = std::time::Duration::from_secs(args.statement_timeout);
+        let pool = db::pool::connect_reader(database_url, args.pool_size, timeout).await?;
+        let mut read = http::ReadSettings::new(db::secrets::skiptoken_key(&pool).await?);
+        read.default_tenant = args.default_tenant.clone();
+        read.limits = Limits {
+            page_size: args.page_size,
+            max_page_size: args.max_page_size.max(args.page_size),
+            max_top: args.max_top,
+            ..Limits::default()
+        };
         let address = listener.local_addr()?;
-        let state = http::AppState::new(model, pool, args.public_url.clone());
+        let state = http::AppState::new(model, pool, args.public_url.clone(), read);
         let server = http::server(listener, state)?;
         let root = args.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
         tracing::info!(%address, "listening");

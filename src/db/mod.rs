@@ -4,3 +4,5 @@
 pub mod cluster;
 pub mod migrate;
 pub mod pool;
+pub mod read;
+pub mod secrets;

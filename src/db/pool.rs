@@ -13,12 +13,31 @@ pub async fn connect(database_url: &str, max_size: usize) -> anyhow::Result<Pool
     Ok(pool)
 }
 
+/// Builds the pool that serves reads and checks that the database answers. Its sessions run
+/// in UTC with ISO dates (the text form of sort keys in skiptokens depends on both) and bound
+/// every statement by `statement_timeout`.
+pub async fn connect_reader(database_url: &str, max_size: usize, statement_timeout: Duration) -> anyhow::Result<Pool> {
+    let millis = statement_timeout.as_millis().max(1);
+    let options =
+        format!("-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c statement_timeout={millis}");
+    let (pool, where_to) = build_with(database_url, max_size, Some(&options))?;
+    ping(&pool).await.with_context(|| format!("cannot connect to the database at {where_to}"))?;
+    Ok(pool)
+}
+
 /// Builds a pool without connecting yet; also returns `host:port/dbname` for messages.
 pub fn build(database_url: &str, max_size: usize) -> anyhow::Result<(Pool, String)> {
+    build_with(database_url, max_size, None)
+}
+
+fn build_with(database_url: &str, max_size: usize, options: Option<&str>) -> anyhow::Result<(Pool, String)> {
     let mut config =
         tokio_postgres::Config::from_str(database_url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
     config.connect_timeout(Duration::from_secs(10));
     config.application_name("odata-feed");
+    if let Some(options) = options {
+        config.options(options);
+    }
     let where_to = describe(&config);
     let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     let pool = Pool::builder(manager)

@@ -1,6 +1,8 @@
 //! The one place where errors become HTTP responses: an OData JSON error body
 //! (`{"error":{"code","message"}}`), the right status, and nothing internal leaked.
 
+use crate::db::read::ReadError;
+use crate::odata::{bind::BindError, plan::PlanError};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, http::StatusCode};
 use serde_json::json;
 
@@ -10,18 +12,42 @@ pub enum ApiError {
     /// The URL names nothing this service has.
     #[error("no resource at `{0}`")]
     NotFound(String),
+    /// The addressed entity does not exist (for this tenant).
+    #[error("`{0}` does not exist")]
+    NoSuchEntity(String),
     /// An OData feature this server does not offer.
     #[error("{0}")]
     NotImplemented(String),
     /// The URL does not follow OData's syntax (the message gives the position).
     #[error("{0}")]
     Syntax(#[from] crate::odata::uri::SyntaxError),
+    /// The URL names something the model does not have, or types do not fit.
+    #[error("{0}")]
+    Bind(#[from] BindError),
+    /// A limit was exceeded or the skiptoken is not valid.
+    #[error("{0}")]
+    Plan(#[from] PlanError),
+    /// Reading from the database failed.
+    #[error("{0}")]
+    Read(#[from] ReadError),
+    /// The request URL is longer than the service accepts.
+    #[error("the request URL is {length} bytes long; this service accepts up to {limit}")]
+    UriTooLong { length: usize, limit: usize },
+    /// A method other than GET or HEAD on a read-only resource.
+    #[error("this resource is read-only: use GET or HEAD, not {0}")]
+    MethodNotAllowed(String),
     /// The client cannot accept OData 4.0 (its `OData-MaxVersion` is lower).
     #[error("this service speaks OData 4.0, but the request's OData-MaxVersion is `{0}`")]
     UnsupportedVersion(String),
     /// A `$format` this resource cannot be represented in.
-    #[error("the format `{0}` is not supported here; use json or xml")]
+    #[error("the format `{0}` is not supported here; use json (or xml for $metadata)")]
     UnsupportedFormat(String),
+    /// An Accept header that excludes JSON for a data resource.
+    #[error("data is served as application/json, which the Accept header `{0}` does not allow")]
+    NotAcceptable(String),
+    /// The tenant the request is scoped to is not known to the database.
+    #[error("the tenant `{0}` is not known to this feed")]
+    UnknownTenant(String),
     /// A failure the client cannot fix; the detail is logged, never sent.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -32,11 +58,46 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::NotFound(_) => "NotFound",
+            ApiError::NoSuchEntity(_) => "EntityNotFound",
             ApiError::Syntax(error) => error.code(),
+            ApiError::Bind(error) => error.code(),
+            ApiError::Plan(error) => error.code(),
+            ApiError::Read(ReadError::Timeout) => "QueryTimeout",
+            ApiError::Read(ReadError::Evaluation(_)) => "EvaluationError",
+            ApiError::Read(ReadError::Unavailable(_)) => "DatabaseUnavailable",
+            ApiError::Read(ReadError::Internal(_)) | ApiError::Internal(_) => "InternalError",
+            ApiError::UriTooLong { .. } => "UriTooLong",
+            ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
             ApiError::NotImplemented(_) => "NotImplemented",
             ApiError::UnsupportedVersion(_) => "UnsupportedVersion",
             ApiError::UnsupportedFormat(_) => "UnsupportedFormat",
-            ApiError::Internal(_) => "InternalError",
+            ApiError::NotAcceptable(_) => "NotAcceptable",
+            ApiError::UnknownTenant(_) => "UnknownTenant",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::Internal(detail) => {
+                tracing::error!(error = format!("{detail:#}"), "request failed");
+                "The server could not complete the request.".to_string()
+            }
+            ApiError::Read(ReadError::Internal(detail)) => {
+                tracing::error!(error = format!("{detail:#}"), "read failed");
+                "The server could not complete the request.".to_string()
+            }
+            ApiError::Read(ReadError::Unavailable(detail)) => {
+                tracing::warn!(error = %detail, "no database connection");
+                "The database is not available right now; try again shortly.".to_string()
+            }
+            ApiError::Read(ReadError::Timeout) => {
+                "The query ran longer than this service allows. Narrow it with $filter or $top, or select fewer rows per page."
+                    .to_string()
+            }
+            ApiError::Read(ReadError::Evaluation(detail)) => {
+                format!("The expression could not be evaluated for every row: {detail}.")
+            }
+            other => other.to_string(),
         }
     }
 }
@@ -44,26 +105,31 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Syntax(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            ApiError::UnsupportedVersion(_) | ApiError::UnsupportedFormat(_) => StatusCode::NOT_ACCEPTABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::NotFound(_) | ApiError::NoSuchEntity(_) => StatusCode::NOT_FOUND,
+            ApiError::Bind(BindError::UnknownEntitySet(_) | BindError::UnknownPathProperty { .. }) => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::Bind(BindError::NotImplemented(_)) | ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Syntax(_) | ApiError::Bind(_) | ApiError::Plan(_) => StatusCode::BAD_REQUEST,
+            ApiError::Read(ReadError::Evaluation(_)) => StatusCode::BAD_REQUEST,
+            ApiError::Read(ReadError::Timeout | ReadError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedVersion(_) | ApiError::UnsupportedFormat(_) | ApiError::NotAcceptable(_) => {
+                StatusCode::NOT_ACCEPTABLE
+            }
+            ApiError::UnknownTenant(_) => StatusCode::FORBIDDEN,
+            ApiError::Read(ReadError::Internal(_)) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        let message = match self {
-            ApiError::Internal(detail) => {
-                tracing::error!(error = format!("{detail:#}"), "request failed");
-                "The server could not complete the request.".to_string()
-            }
-            other => other.to_string(),
-        };
-        HttpResponse::build(self.status_code())
-            .insert_header(("OData-Version", "4.0"))
-            .content_type("application/json")
-            .body(json!({ "error": { "code": self.code(), "message": message } }).to_string())
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header(("OData-Version", "4.0")).content_type("application/json");
+        if matches!(self, ApiError::MethodNotAllowed(_)) {
+            response.insert_header(("Allow", "GET, HEAD"));
+        }
+        response.body(json!({ "error": { "code": self.code(), "message": self.message() } }).to_string())
     }
 }
 

@@ -4,11 +4,14 @@
 mod error;
 mod health;
 mod metadata;
+mod negotiate;
+mod read;
 mod service_document;
 mod version;
 
 pub use error::ApiError;
 
+use crate::odata::plan::{Limits, SigningKey};
 use crate::odata::{capabilities, csdl, model::Model};
 use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
 use deadpool_postgres::Pool;
@@ -29,13 +32,36 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// `$metadata` as XML and as JSON CSDL, rendered (and gzip-compressed) once.
     pub metadata: metadata::Documents,
+    pub read: ReadSettings,
+}
+
+/// How entity sets are read.
+#[derive(Debug, Clone)]
+pub struct ReadSettings {
+    pub limits: Limits,
+    /// The tenant every request reads; when `None`, the database's only tenant.
+    pub default_tenant: Option<String>,
+    /// Signs `$skiptoken`s; shared by all instances through the database.
+    pub signing_key: SigningKey,
+    /// The longest request URL accepted (at least 8 KB).
+    pub max_url_length: usize,
+}
+
+/// The default for `ReadSettings::max_url_length`.
+pub const MAX_URL_LENGTH: usize = 16 * 1024;
+
+impl ReadSettings {
+    /// Default limits and no configured tenant.
+    pub fn new(signing_key: SigningKey) -> ReadSettings {
+        ReadSettings { limits: Limits::default(), default_tenant: None, signing_key, max_url_length: MAX_URL_LENGTH }
+    }
 }
 
 impl AppState {
     /// Prepares everything requests share; renders `$metadata` once.
-    pub fn new(model: Arc<Model>, pool: Pool, public_url: Option<String>) -> AppState {
+    pub fn new(model: Arc<Model>, pool: Pool, public_url: Option<String>, read: ReadSettings) -> AppState {
         let metadata = metadata::Documents::new(csdl::render(&model, &capabilities::IMPLEMENTED));
-        AppState { model, pool, public_url, metadata }
+        AppState { model, pool, public_url, metadata, read }
     }
 
     /// The absolute service root for a request, e.g. `http://127.0.0.1:8080/odata`.
@@ -67,7 +93,7 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
                     .route("", web::get().to(service_document::service_document))
                     .route("/$metadata", web::get().to(metadata::metadata))
                     .route("/", web::get().to(service_document::service_document))
-                    .default_service(web::to(service_document::unknown_resource)),
+                    .default_service(web::to(read::resource)),
             )
             .default_service(web::to(error::not_found))
     })

@@ -1,7 +1,7 @@
 //! The service document (`/odata` and `/odata/`): one entry per entity set, with an absolute
 //! `@odata.context` as its first member.
 
-use super::{ApiError, AppState, ODATA_JSON};
+use super::{AppState, ODATA_JSON};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -17,19 +17,6 @@ pub async fn service_document(req: HttpRequest, state: web::Data<AppState>) -> H
 fn render<'a>(service_root: &str, set_names: impl Iterator<Item = &'a str>) -> String {
     let entries: Vec<Value> = set_names.map(|name| json!({ "name": name, "kind": "EntitySet", "url": name })).collect();
     json!({ "@odata.context": format!("{service_root}/$metadata"), "value": entries }).to_string()
-}
-
-/// Any other path under `/odata`: the entity sets are published in the service document, but
-/// reading them is not offered by this server yet, so say so with 501 rather than 404.
-pub async fn unknown_resource(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let path = req.path();
-    let first =
-        path.trim_start_matches(super::SERVICE_PATH).trim_start_matches('/').split(['/', '(']).next().unwrap_or("");
-    if state.model.entity_set(first).is_some() {
-        Err(ApiError::NotImplemented(format!("`{first}` is published but this server does not answer it")))
-    } else {
-        Err(ApiError::NotFound(path.to_string()))
-    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ pub enum BindError {
     UnknownEntitySet(String),
     #[error("the property `{property}` is not defined on `{entity_set}`")]
     UnknownProperty { entity_set: String, property: String },
+    #[error("`{entity_set}` has no property `{property}`")]
+    UnknownPathProperty { entity_set: String, property: String },
     #[error("`{path}`: the properties of this feed have no sub-properties")]
     NotStructured { path: String },
     #[error("`{0}` is not a canonical function")]
@@ -63,6 +65,7 @@ impl BindError {
         match self {
             Self::UnknownEntitySet(_) => "BIND101",
             Self::UnknownProperty { .. } => "BIND102",
+            Self::UnknownPathProperty { .. } => "BIND116",
             Self::NotStructured { .. } => "BIND103",
             Self::UnknownFunction(_) => "BIND104",
             Self::Arguments { .. } => "BIND105",

@@ -18,6 +18,7 @@ pub use error::SyntaxError;
 pub use expr::{BinaryOp, Expr, InSet, LambdaKind, Literal, OrderItem, SelectItem};
 pub use parser::{MAX_DEPTH, MAX_NODES, parse_filter, parse_orderby, parse_select};
 pub use path::{KeyPredicate, PathTail, ResourcePath, parse_path};
+pub(crate) use query::percent_decode;
 pub use query::{QueryOptions, parse_query};
 
 #[cfg(test)]
