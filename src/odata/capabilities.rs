@@ -18,14 +18,61 @@ pub struct Capabilities {
     pub expand: bool,
 }
 
-/// What this build implements: the model is published, entity sets are not queried yet.
+/// The canonical functions `$filter` evaluates (see `bind::FUNCTIONS`, plus `cast` and `isof`).
+pub const FILTER_FUNCTIONS: [&str; 28] = [
+    "contains",
+    "startswith",
+    "endswith",
+    "length",
+    "indexof",
+    "substring",
+    "tolower",
+    "toupper",
+    "trim",
+    "concat",
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "fractionalseconds",
+    "date",
+    "time",
+    "totaloffsetminutes",
+    "now",
+    "mindatetime",
+    "maxdatetime",
+    "round",
+    "floor",
+    "ceiling",
+    "cast",
+    "isof",
+];
+
+/// What this build implements: every query option of the read side except `$expand`.
 pub const IMPLEMENTED: Capabilities = Capabilities {
-    filter: false,
-    filter_functions: &[],
-    sort: false,
-    top: false,
-    skip: false,
-    count: false,
-    select: false,
+    filter: true,
+    filter_functions: &FILTER_FUNCTIONS,
+    sort: true,
+    top: true,
+    skip: true,
+    count: true,
+    select: true,
     expand: false,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::FILTER_FUNCTIONS;
+    use crate::odata::bind::FUNCTIONS;
+
+    #[test]
+    fn the_published_filter_functions_are_exactly_those_the_binder_evaluates() {
+        let mut bound: Vec<&str> = FUNCTIONS.iter().map(|(name, _)| *name).chain(["cast", "isof"]).collect();
+        let mut published = FILTER_FUNCTIONS.to_vec();
+        bound.sort_unstable();
+        published.sort_unstable();
+        assert_eq!(bound, published);
+    }
+}

@@ -142,7 +142,7 @@ pub fn bind<'m>(model: &'m Model, path: &ResourcePath, options: &QueryOptions) -
         set.properties
             .iter()
             .position(|p| p.name == name)
-            .ok_or_else(|| BindError::UnknownProperty { entity_set: set.name.clone(), property: name.to_owned() })
+            .ok_or_else(|| BindError::UnknownPathProperty { entity_set: set.name.clone(), property: name.to_owned() })
     };
     let target = match (&path.tail, key.is_empty()) {
         (PathTail::None, true) => Target::Collection,

@@ -1,1 +1,123 @@
+use super::*;
+use crate::odata::model::Model;
+use crate::odata::uri::{parse_path, parse_query};
+use std::sync::LazyLock;
 
+static MODEL: LazyLock<Model> = LazyLock::new(|| Model::load().unwrap());
+
+fn bind_url(path: &str, query: &str) -> Result<BoundQuery<'static>, BindError> {
+    bind(&MODEL, &parse_path(path).unwrap(), &parse_query(query).unwrap())
+}
+
+fn error_code(path: &str, query: &str) -> &'static str {
+    match bind_url(path, query) {
+        Ok(_) => "ok",
+        Err(e) => e.code(),
+    }
+}
+
+#[test]
+fn well_typed_filters_bind() {
+    for filter in [
+        "durationInSeconds gt 30",
+        "durationInSeconds add 1 gt 30.5",
+        "startedAtUTC ge 2024-01-01T00:00:00Z and startedAt lt 2024-01-02T00:00:00%2B01:00",
+        "customerFirstName eq null",
+        "null eq customerFirstName",
+        "contains(customerFirstName,'a') or not isOutbound",
+        "year(startedAt) eq 2024 and date(startedAtUTC) eq 2024-01-01 and time(startedAt) lt 12:00:00",
+        "endedAtUTC sub startedAtUTC gt duration'PT5M'",
+        "startedAtUTC add duration'P1D' gt now()",
+        "round(durationInSeconds divby 60) eq 2",
+        "cast(durationInSeconds, Edm.String) eq '30'",
+        "isof(id, Edm.String)",
+        "id in ('a', 'b', null)",
+        "-durationInSeconds lt 0",
+        "startedAtUTC ge mindatetime() and startedAtUTC le maxdatetime()",
+    ] {
+        assert_eq!(error_code("Calls", &format!("$filter={filter}")), "ok", "{filter}");
+    }
+}
+
+#[test]
+fn type_errors_are_reported_with_their_codes() {
+    for (filter, code) in [
+        ("durationInSeconds", "BIND108"),
+        ("durationInSeconds eq 'x'", "BIND106"),
+        ("startedAtUTC ge 2024-01-01", "BIND106"),
+        ("contains(durationInSeconds,'1')", "BIND105"),
+        ("length(id, id) eq 1", "BIND105"),
+        ("frobnicate(id)", "BIND104"),
+        ("nope eq 1", "BIND102"),
+        ("id/length eq 1", "BIND103"),
+        ("cast(id, Edm.Nope) eq 1", "BIND109"),
+        ("cast(isOutbound, Edm.Date) eq 2024-01-01", "BIND110"),
+        ("durationInSeconds gt @missing", "BIND112"),
+        ("not durationInSeconds", "BIND107"),
+        ("startedAtUTC gt 0000-01-01T00:00:00Z", "BIND111"),
+    ] {
+        assert_eq!(error_code("Calls", &format!("$filter={filter}")), code, "{filter}");
+    }
+}
+
+#[test]
+fn features_beyond_this_release_are_not_implemented_errors() {
+    for query in [
+        "$expand=QueueSegments",
+        "$apply=aggregate($count as n)",
+        "$search=x",
+        "$filter=QueueSegments/any(s: s/durationInSeconds gt 1)",
+        "$filter=Channel/name eq 'x'",
+        "$filter=geo.distance(a, b) lt 1",
+        "$select=QueueSegments",
+    ] {
+        assert_eq!(error_code("Calls", query), "NotImplemented", "{query}");
+    }
+}
+
+#[test]
+fn an_alias_can_name_an_expression_and_cycles_are_stopped() {
+    assert_eq!(error_code("Calls", "$filter=durationInSeconds gt @a&@a=@b&@b=5"), "ok");
+    assert_eq!(error_code("Calls", "$filter=durationInSeconds gt @a&@a=@a"), "BIND113");
+    assert_eq!(error_code("Calls", "$filter=@f&@f=durationInSeconds gt 5"), "ok");
+}
+
+#[test]
+fn keys_must_match_the_key_properties_and_their_types() {
+    assert_eq!(error_code("Calls('x')", ""), "ok");
+    assert_eq!(error_code("Calls(id='x')", ""), "ok");
+    assert_eq!(error_code("Calls(5)", ""), "BIND114");
+    assert_eq!(error_code("Calls(other='x')", ""), "BIND114");
+    assert_eq!(error_code("QueueSegments('x')", ""), "BIND114");
+    assert_eq!(error_code("QueueSegments(conversationId='c',queueId='q',queuedAtUTC=2024-01-01T00:00:00Z)", ""), "ok");
+    assert_eq!(error_code("QueueSegments(conversationId='c',queueId='q')", ""), "BIND114");
+}
+
+#[test]
+fn path_segments_and_options_must_fit_the_target() {
+    assert_eq!(error_code("Nope", ""), "BIND101");
+    assert_eq!(error_code("Calls('x')/nope", ""), "BIND116");
+    assert_eq!(error_code("Calls('x')", "$top=1"), "BIND115");
+    assert_eq!(error_code("Calls('x')", "$select=id"), "ok");
+    assert_eq!(bind_url("Calls/$count", "$filter=durationInSeconds gt 1").unwrap().target, Target::Count);
+}
+
+#[test]
+fn select_keeps_the_requested_order_without_duplicates() {
+    let q = bind_url("Calls", "$select=startedAt,id,startedAt").unwrap();
+    let names: Vec<&str> = match &q.select {
+        Selection::Properties(p) => p.iter().map(|&i| q.set.properties[i].name.as_str()).collect(),
+        Selection::All => vec![],
+    };
+    assert_eq!(names, ["startedAt", "id"]);
+    assert_eq!(bind_url("Calls", "$select=id,*").unwrap().select, Selection::All);
+    assert_eq!(error_code("Calls", "$select=nope"), "BIND102");
+}
+
+#[test]
+fn comparisons_with_null_are_never_nullable_for_eq_and_ne() {
+    let q = bind_url("Calls", "$filter=customerFirstName ne 'a'").unwrap();
+    assert!(!q.filter.unwrap().nullable);
+    let q = bind_url("Calls", "$filter=customerRingDuration gt 1").unwrap();
+    assert!(q.filter.unwrap().nullable);
+}
