@@ -36,15 +36,10 @@ async fn an_unknown_path_is_an_odata_json_error() {
     assert_eq!(response.status(), 404);
     assert_eq!(response.headers()["odata-version"], "4.0");
     let body: Value = response.json().await.expect("JSON error");
-    assert_eq!(body["error"]["code"], "NotFound");
-    assert!(body["error"]["message"].as_str().expect("message").contains("/odata/NoSuchSet"));
-}
-
-#[tokio::test]
-async fn reading_a_published_set_says_it_is_not_implemented_rather_than_missing() {
-    let app = spawn_app().await;
-    let response = app.get("/odata/Calls").await;
-    assert_eq!(response.status(), 501);
+    assert_eq!(body["error"]["code"], "BIND101");
+    assert!(body["error"]["message"].as_str().expect("message").contains("NoSuchSet"));
+    let response = app.get("/elsewhere").await;
+    assert_eq!(response.status(), 404);
     let body: Value = response.json().await.expect("JSON error");
-    assert_eq!(body["error"]["code"], "NotImplemented");
+    assert_eq!(body["error"]["code"], "NotFound");
 }
