@@ -56,7 +56,11 @@ fn serve_on(
             ..Limits::default()
         };
         let address = listener.local_addr()?;
-        let state = http::AppState::new(model, pool, args.public_url.clone(), read);
+        let mut state = http::AppState::new(model, pool, args.public_url.clone(), read);
+        let (url, size) = (database_url.to_owned(), args.pool_size);
+        state.worker_pools = Some(std::sync::Arc::new(move || {
+            db::pool::build_reader(&url, size, timeout).expect("the URL was checked when the first pool was built").0
+        }));
         let server = http::server(listener, state)?;
         let root = args.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
         tracing::info!(%address, "listening");

@@ -17,12 +17,21 @@ pub async fn connect(database_url: &str, max_size: usize) -> anyhow::Result<Pool
 /// in UTC with ISO dates (the text form of sort keys in skiptokens depends on both) and bound
 /// every statement by `statement_timeout`.
 pub async fn connect_reader(database_url: &str, max_size: usize, statement_timeout: Duration) -> anyhow::Result<Pool> {
+    let (pool, where_to) = build_reader(database_url, max_size, statement_timeout)?;
+    ping(&pool).await.with_context(|| format!("cannot connect to the database at {where_to}"))?;
+    Ok(pool)
+}
+
+/// Builds a reader pool (see `connect_reader`) without connecting yet.
+pub fn build_reader(
+    database_url: &str,
+    max_size: usize,
+    statement_timeout: Duration,
+) -> anyhow::Result<(Pool, String)> {
     let millis = statement_timeout.as_millis().max(1);
     let options =
         format!("-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c statement_timeout={millis}");
-    let (pool, where_to) = build_with(database_url, max_size, Some(&options))?;
-    ping(&pool).await.with_context(|| format!("cannot connect to the database at {where_to}"))?;
-    Ok(pool)
+    build_with(database_url, max_size, Some(&options))
 }
 
 /// Builds a pool without connecting yet; also returns `host:port/dbname` for messages.

@@ -1,7 +1,6 @@
 //! `/healthz` (the process answers) and `/readyz` (the database answers too). Both stay open
 //! to load balancers and orchestrators.
 
-use super::AppState;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 use std::time::Duration;
@@ -12,8 +11,8 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// The database answers within two seconds.
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match tokio::time::timeout(Duration::from_secs(2), crate::db::pool::ping(&state.pool)).await {
+pub async fn readyz(pool: web::Data<deadpool_postgres::Pool>) -> HttpResponse {
+    match tokio::time::timeout(Duration::from_secs(2), crate::db::pool::ping(&pool)).await {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Ok(Err(error)) => {
             tracing::warn!(error = format!("{error:#}"), "readiness check failed");

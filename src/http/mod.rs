@@ -26,7 +26,11 @@ pub const ODATA_JSON: &str = "application/json;odata.metadata=minimal;odata.stre
 /// What every handler can reach.
 pub struct AppState {
     pub model: Arc<Model>,
+    /// The pool shared by every worker, unless `worker_pools` gives each worker its own.
     pub pool: Pool,
+    /// Builds one pool per HTTP worker thread, so each worker's database connections are
+    /// driven by the thread that reads their rows (no cross-thread hand-off per batch of rows).
+    pub worker_pools: Option<Arc<dyn Fn() -> Pool + Send + Sync>>,
     /// The externally visible `scheme://host[:port]`, when configured; otherwise taken from
     /// each request.
     pub public_url: Option<String>,
@@ -61,7 +65,15 @@ impl AppState {
     /// Prepares everything requests share; renders `$metadata` once.
     pub fn new(model: Arc<Model>, pool: Pool, public_url: Option<String>, read: ReadSettings) -> AppState {
         let metadata = metadata::Documents::new(csdl::render(&model, &capabilities::IMPLEMENTED));
-        AppState { model, pool, public_url, metadata, read }
+        AppState { model, pool, worker_pools: None, public_url, metadata, read }
+    }
+
+    /// The pool a worker thread uses.
+    fn worker_pool(&self) -> Pool {
+        match &self.worker_pools {
+            Some(build) => build(),
+            None => self.pool.clone(),
+        }
     }
 
     /// The absolute service root for a request, e.g. `http://127.0.0.1:8080/odata`.
@@ -82,6 +94,7 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(web::Data::new(state.worker_pool()))
             .wrap(TracingLogger::default())
             .wrap(middleware::Compress::default())
             .route("/healthz", web::get().to(health::healthz))

@@ -20,7 +20,11 @@ use tokio_postgres::Row;
 const CHUNK: usize = 32 * 1024;
 
 /// Any request under the service root other than the service document and `$metadata`.
-pub async fn resource(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn resource(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    pool: web::Data<deadpool_postgres::Pool>,
+) -> Result<HttpResponse, ApiError> {
     let length = req.uri().to_string().len();
     if length > state.read.max_url_length {
         return Err(ApiError::UriTooLong { length, limit: state.read.max_url_length });
@@ -44,7 +48,7 @@ pub async fn resource(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         _ => Some(negotiate::json_options(options.format.as_deref(), accept, prefer.omit_nulls)?),
     };
 
-    let client = db::connection(&state.pool).await?;
+    let client = db::connection(&pool).await?;
     let tenant = db::tenant(&client, state.read.default_tenant.as_deref()).await?.ok_or_else(|| {
         ApiError::UnknownTenant(state.read.default_tenant.clone().unwrap_or_else(|| "(none configured)".into()))
     })?;
