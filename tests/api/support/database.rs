@@ -53,6 +53,11 @@ pub async fn empty_database() -> TestDatabase {
     create_database("e", None).await
 }
 
+/// A fresh copy of another template database of the test cluster (one nobody connects to).
+pub async fn copy_of(template: &'static str) -> TestDatabase {
+    create_database("c", Some(template)).await
+}
+
 /// The URL of `database` on the test cluster (e.g. `postgres` for the maintenance database).
 /// Starts the cluster if needed, which blocks for a few seconds the first time.
 pub fn cluster_url(database: &str) -> String {
@@ -61,6 +66,19 @@ pub fn cluster_url(database: &str) -> String {
     match guard.as_ref() {
         Some(cluster) => cluster.url(database),
         None => panic!("the test cluster has already been stopped"),
+    }
+}
+
+/// Runs `sql` (no parameters) on `database` of the test cluster while holding the cluster lock,
+/// so it never overlaps the creation of another database: e.g. `CREATE DATABASE ... TEMPLATE`
+/// from a template other than `odata_template`. Blocking.
+pub fn execute_locked(database: &str, sql: &str) {
+    let guard = lock(shared());
+    let Some(cluster) = guard.as_ref() else {
+        panic!("the test cluster has already been stopped");
+    };
+    if let Err(error) = cluster.execute(database, sql) {
+        panic!("`{sql}` failed on {database}: {error}");
     }
 }
 
