@@ -19,6 +19,10 @@ pub async fn connect(database_url: &str, max_size: usize) -> anyhow::Result<Pool
 pub async fn connect_reader(database_url: &str, max_size: usize, statement_timeout: Duration) -> anyhow::Result<Pool> {
     let (pool, where_to) = build_reader(database_url, max_size, statement_timeout)?;
     ping(&pool).await.with_context(|| format!("cannot connect to the database at {where_to}"))?;
+    // Text is sent to clients as PostgreSQL hands it over; only SQL_ASCII skips validation.
+    let client = pool.get().await.map_err(|e| anyhow::anyhow!("{}", root_cause(&e)))?;
+    let encoding: String = client.query_one("SHOW server_encoding", &[]).await?.get(0);
+    anyhow::ensure!(encoding != "SQL_ASCII", "the database at {where_to} uses SQL_ASCII; the feed needs UTF8");
     Ok(pool)
 }
 

@@ -74,7 +74,7 @@ pub async fn count(client: &Object, query: &SqlQuery) -> Result<i64, ReadError> 
 pub async fn stream(client: Object, query: &SqlQuery) -> Result<Rows, ReadError> {
     let rows = client.query_typed_raw(&query.text, text_params(query)).await?;
     let cancel = client.cancel_token();
-    Ok(Rows { rows: Box::pin(rows), client: Some(client), cancel: Some(cancel) })
+    Ok(Rows { rows: Box::pin(rows), client: Some(client), cancel: Some(cancel), finished: false })
 }
 
 /// The rows of a running page query. Holds its connection until the end; dropped early, it
@@ -85,19 +85,26 @@ pub struct Rows {
     rows: Pin<Box<RowStream>>,
     client: Option<Object>,
     cancel: Option<tokio_postgres::CancelToken>,
+    /// Set once the statement ended (or failed): later polls answer `None`.
+    finished: bool,
 }
 
 impl Stream for Rows {
     type Item = Result<Row, ReadError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
         match self.rows.as_mut().poll_next(cx) {
             Poll::Ready(None) => {
                 self.cancel = None;
+                self.finished = true;
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Err(e))) => {
                 self.cancel = None;
+                self.finished = true;
                 Poll::Ready(Some(Err(e.into())))
             }
             Poll::Ready(Some(Ok(row))) => Poll::Ready(Some(Ok(row))),

@@ -96,6 +96,9 @@ impl Kind {
 
 /// A `timestamptz` as microseconds since 1970-01-01T00:00:00Z, read without chrono.
 struct Instant(i64);
+/// A text value as the bytes PostgreSQL sent. The database encoding is UTF-8 (the cluster is
+/// created so, and the server checks every string it stores), so they are not validated again.
+struct RawText<'a>(&'a [u8]);
 /// A `date` as days since 1970-01-01.
 struct Days(i32);
 /// A `time` as microseconds since midnight.
@@ -115,6 +118,15 @@ impl<'a> FromSql<'a> for Instant {
     }
     fn accepts(ty: &Type) -> bool {
         *ty == Type::TIMESTAMPTZ || *ty == Type::TIMESTAMP
+    }
+}
+
+impl<'a> FromSql<'a> for RawText<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(RawText(raw))
+    }
+    fn accepts(ty: &Type) -> bool {
+        <&str as FromSql>::accepts(ty)
     }
 }
 
@@ -247,8 +259,8 @@ impl EntityWriter {
         let err = |source| RowError { column: i, source };
         let quoted = self.options.ieee754;
         match self.kinds[i] {
-            Kind::String => match row.try_get::<_, Option<&str>>(i).map_err(err)? {
-                Some(s) => p::write_string(out, s),
+            Kind::String => match row.try_get::<_, Option<RawText>>(i).map_err(err)? {
+                Some(RawText(s)) => p::write_utf8(out, s),
                 None => return Ok(null(out)),
             },
             Kind::Int32 => match row.try_get::<_, Option<i32>>(i).map_err(err)? {

@@ -62,7 +62,12 @@ const ESCAPE: [u8; 256] = {
 /// `\u00XX` in lowercase hex), exactly as `serde_json` does; every other character, U+007F,
 /// U+2028 and U+2029 included, is copied as UTF-8 (valid JSON; only JavaScript `eval` would mind).
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
+    write_utf8(out, s.as_bytes());
+}
+
+/// Writes bytes already known to be UTF-8 (PostgreSQL's text in a UTF-8 database) as a JSON
+/// string, escaped as `write_string` does, without validating them again.
+pub fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;

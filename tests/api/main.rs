@@ -8,6 +8,7 @@ mod documented_fields;
 mod health;
 mod metadata;
 mod migrations;
+mod read_disconnect;
 mod read_errors;
 mod read_filter;
 mod read_format;

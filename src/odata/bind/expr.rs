@@ -173,8 +173,12 @@ impl<'a> Binder<'a> {
         }
     }
 
+    /// An alias's value, bound in place; an alias never given a value is null (OData URL
+    /// conventions, parameter aliases).
     fn alias(&mut self, name: &str) -> Result<Typed, BindError> {
-        let text = self.aliases.get(name).ok_or_else(|| BindError::UnknownAlias(name.to_owned()))?;
+        let Some(text) = self.aliases.get(name) else {
+            return Ok(Typed::new(Node::Null, None, true));
+        };
         if self.alias_depth >= MAX_ALIAS_DEPTH {
             return Err(BindError::AliasTooDeep(name.to_owned()));
         }

@@ -45,8 +45,6 @@ pub enum BindError {
     Cast { from: ScalarType, to: ScalarType },
     #[error("the literal `{literal}` cannot be used: {reason}")]
     InvalidLiteral { literal: String, reason: String },
-    #[error("the parameter alias `@{0}` is used but not given a value in the query string")]
-    UnknownAlias(String),
     #[error("the parameter alias `@{0}` refers to other aliases too deeply")]
     AliasTooDeep(String),
     #[error("in the value of the parameter alias `@{alias}`: {error}")]
@@ -75,7 +73,6 @@ impl BindError {
             Self::UnknownType(_) => "BIND109",
             Self::Cast { .. } => "BIND110",
             Self::InvalidLiteral { .. } => "BIND111",
-            Self::UnknownAlias(_) => "BIND112",
             Self::AliasTooDeep(_) => "BIND113",
             Self::AliasSyntax { error, .. } => error.code(),
             Self::KeyMismatch { .. } => "BIND114",
