@@ -115,8 +115,13 @@ pub fn read_plan<'m>(
     }
     let set = query.set;
     let cursor = query.skiptoken.as_deref().map(|t| skiptoken::decode(t, &scope, key)).transpose()?;
-    let mut order: Vec<SortKey> =
-        query.orderby.into_iter().map(|(expr, descending)| SortKey { expr, descending }).collect();
+    // An untyped sort key is the `null` literal: it orders nothing, so it is left out.
+    let mut order: Vec<SortKey> = query
+        .orderby
+        .into_iter()
+        .filter(|(expr, _)| expr.ty.is_some())
+        .map(|(expr, descending)| SortKey { expr, descending })
+        .collect();
     for key_name in &set.key {
         let index = set.properties.iter().position(|p| &p.name == key_name).expect("keys are properties");
         let already = order.iter().any(|k| k.expr.node == Node::Property(index));

@@ -80,3 +80,9 @@ fn the_page_size_follows_the_preference_within_the_limit() {
     assert_eq!(page_size(&limits, Some(10)), 10);
     assert_eq!(page_size(&limits, Some(10_000_000)), limits.max_page_size);
 }
+
+#[test]
+fn ordering_by_null_orders_by_the_key_alone() {
+    let plan = plan_for("$orderby=null desc", 100).unwrap();
+    assert_eq!(plan.order.len(), 1);
+}
