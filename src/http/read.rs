@@ -8,7 +8,7 @@ use super::{ApiError, AppState};
 use crate::db::read::{self as db, ReadError, Rows};
 use crate::odata::bind::{self, Node, Target};
 use crate::odata::plan::{self, Cursor, ReadPlan};
-use crate::odata::sql::{self, TenantScope};
+use crate::odata::sql::{self, Layout, SortColumn};
 use crate::odata::uri::{self, ResourcePath};
 use crate::serialize::json::{self, EntityWriter, JsonOptions, MetadataLevel};
 use actix_web::http::{Method, header};
@@ -69,24 +69,26 @@ pub async fn resource(
         .time_zone
         .parse()
         .map_err(|_| anyhow::anyhow!("the tenant's time zone `{}` is not in the tz database", tenant.time_zone))?;
-    let key_positions: Vec<usize> = plan
+    let (statement, layout) = sql::select(&plan, &tenant);
+    let key_columns: Vec<SortColumn> = plan
         .set
         .key
         .iter()
         .map(|k| {
             let index = plan.set.properties.iter().position(|p| &p.name == k).expect("keys are properties");
-            plan.order.iter().position(|o| o.expr.node == Node::Property(index)).expect("the key is in the order")
+            let at =
+                plan.order.iter().position(|o| o.expr.node == Node::Property(index)).expect("the key is in the order");
+            layout.sort_values[at]
         })
         .collect();
     let options_json = json.unwrap_or(JsonOptions { metadata: MetadataLevel::None, ieee754: false, omit_nulls: false });
-    let writer = EntityWriter::new(plan.set, &plan.columns, options_json, time_zone, &root, &key_positions);
-    let statement = sql::select(&plan, &tenant);
+    let writer = EntityWriter::new(plan.set, &plan.columns, &layout, options_json, time_zone, &root, &key_columns);
     let mut rows = db::stream(client, &statement).await?;
     let first = rows.next().await.transpose()?;
 
     match plan.target {
         Target::Collection => {
-            let page = Page::new(plan, writer, rows, first, &req, &root, &tenant, &state, count, options_json);
+            let page = Page::new(plan, layout, writer, rows, first, &req, &root, &state, count, options_json);
             let mut response = HttpResponse::Ok();
             response.content_type(options_json.content_type());
             if let Some(applied) = applied(prefer, page_size) {
@@ -236,8 +238,7 @@ struct Page {
     page_rows: u64,
     paged: bool,
     delivered: u64,
-    sort_keys: usize,
-    first_sort_column: usize,
+    sort_values: Vec<SortColumn>,
     next_base: String,
     scope: String,
     signing_key: plan::SigningKey,
@@ -248,12 +249,12 @@ impl Page {
     #[allow(clippy::too_many_arguments)]
     fn new(
         plan: ReadPlan,
+        layout: Layout,
         writer: EntityWriter,
         rows: Rows,
         first: Option<Row>,
         req: &HttpRequest,
         root: &str,
-        tenant: &TenantScope,
         state: &AppState,
         count: Option<i64>,
         json: JsonOptions,
@@ -267,7 +268,6 @@ impl Page {
             next_base.push_str(part);
             next_base.push('&');
         }
-        let _ = tenant;
         Page {
             rows,
             writer,
@@ -278,8 +278,7 @@ impl Page {
             page_rows: plan.page_rows,
             paged: plan.paged,
             delivered: plan.delivered,
-            sort_keys: plan.order.len(),
-            first_sort_column: plan.columns.len(),
+            sort_values: layout.sort_values,
             next_base,
             scope: plan.scope,
             signing_key: state.read.signing_key.clone(),
@@ -344,10 +343,9 @@ impl Page {
             return Ok(None);
         }
         let Some(last) = &self.last else { return Ok(None) };
-        let mut values = Vec::with_capacity(self.sort_keys);
-        for i in 0..self.sort_keys {
-            let value: Option<String> = last.try_get(self.first_sort_column + i).map_err(anyhow::Error::new)?;
-            values.push(value);
+        let mut values = Vec::with_capacity(self.sort_values.len());
+        for &column in &self.sort_values {
+            values.push(json::sort_text(last, column).map_err(anyhow::Error::new)?);
         }
         let cursor = Cursor { delivered: self.delivered + self.written, values };
         let token = plan::skiptoken::encode(&cursor, &self.scope, &self.signing_key);

@@ -8,6 +8,7 @@
 use super::primitive as p;
 use crate::odata::edm::EdmType;
 use crate::odata::model::{EntitySet, NAMESPACE, Property};
+use crate::odata::sql::{Layout, SortColumn};
 use bytes::BufMut;
 use chrono_tz::Tz;
 use tokio_postgres::Row;
@@ -168,21 +169,24 @@ pub struct EntityWriter {
     local: p::LocalOffset,
     /// Full metadata: `"@odata.type":"#NS.Type","@odata.id":"` up to the key predicate.
     entity_prefix: Option<Vec<u8>>,
-    /// Full metadata: for each key property, its name, kind and position among the sort-key columns.
-    key_columns: Vec<(String, Kind, usize)>,
+    /// For each column, where the row holds it.
+    positions: Vec<usize>,
+    /// Full metadata: for each key property, its name, kind and the column holding its text.
+    key_columns: Vec<(String, Kind, SortColumn)>,
 }
 
 impl EntityWriter {
-    /// `columns` are property indexes in result order; `key_positions` give, for each key
-    /// property in key order, the position of its text column after the properties (full
-    /// metadata builds `@odata.id` from them).
+    /// `columns` are the property indexes written, `layout.properties` where the row holds
+    /// each; `key_columns` give, for each key property in key order, the column holding its
+    /// text (full metadata builds `@odata.id` from them).
     pub fn new(
         set: &EntitySet,
         columns: &[usize],
+        layout: &Layout,
         options: JsonOptions,
         time_zone: Tz,
         service_root: &str,
-        key_positions: &[usize],
+        key_columns: &[SortColumn],
     ) -> EntityWriter {
         let properties: Vec<&Property> = columns.iter().map(|&i| &set.properties[i]).collect();
         let full = options.metadata == MetadataLevel::Full;
@@ -208,11 +212,8 @@ impl EntityWriter {
             format!("\"@odata.type\":\"#{NAMESPACE}.{}\",\"@odata.id\":\"{service_root}/{}(", set.entity_type, set.name)
                 .into_bytes()
         });
-        let key_columns = set
-            .key_properties()
-            .zip(key_positions)
-            .map(|(prop, &pos)| (prop.name.clone(), Kind::of(prop), columns.len() + pos))
-            .collect();
+        let key_columns =
+            set.key_properties().zip(key_columns).map(|(prop, &at)| (prop.name.clone(), Kind::of(prop), at)).collect();
         EntityWriter {
             names,
             kinds,
@@ -220,6 +221,7 @@ impl EntityWriter {
             options,
             local: p::LocalOffset::new(time_zone),
             entity_prefix,
+            positions: layout.properties.clone(),
             key_columns,
         }
     }
@@ -255,10 +257,11 @@ impl EntityWriter {
     }
 
     /// Writes the JSON value of column `i`; false when it was null (`null` is written).
-    pub fn write_value(&mut self, out: &mut Vec<u8>, row: &Row, i: usize) -> Result<bool, RowError> {
+    pub fn write_value(&mut self, out: &mut Vec<u8>, row: &Row, column: usize) -> Result<bool, RowError> {
+        let i = self.positions[column];
         let err = |source| RowError { column: i, source };
         let quoted = self.options.ieee754;
-        match self.kinds[i] {
+        match self.kinds[column] {
             Kind::String => match row.try_get::<_, Option<RawText>>(i).map_err(err)? {
                 Some(RawText(s)) => p::write_utf8(out, s),
                 None => return Ok(null(out)),
@@ -325,7 +328,8 @@ impl EntityWriter {
             return Ok(false);
         }
         if self.kinds[i] == Kind::String {
-            let text: Option<&str> = row.try_get(i).map_err(|source| RowError { column: i, source })?;
+            let at = self.positions[i];
+            let text: Option<&str> = row.try_get(at).map_err(|source| RowError { column: at, source })?;
             out.extend_from_slice(text.unwrap_or_default().as_bytes());
         } else if json.first() == Some(&b'"') {
             out.extend_from_slice(&json[1..json.len() - 1]);
@@ -338,9 +342,9 @@ impl EntityWriter {
     /// `'abc'` or `conversationId='a',queueId='q',queuedAtUTC=2024-...Z`, percent-encoded for a URL.
     fn write_key_predicate(&mut self, out: &mut Vec<u8>, row: &Row) -> Result<(), RowError> {
         let single = self.key_columns.len() == 1;
-        for (n, (name, kind, pos)) in self.key_columns.iter().enumerate() {
-            let text: Option<&str> = row.try_get(*pos).map_err(|source| RowError { column: *pos, source })?;
-            let text = text.unwrap_or_default();
+        for (n, (name, kind, at)) in self.key_columns.iter().enumerate() {
+            let text = sort_text(row, *at)?.unwrap_or_default();
+            let text = text.as_str();
             if n > 0 {
                 out.push(b',');
             }
@@ -360,6 +364,16 @@ impl EntityWriter {
         }
         Ok(())
     }
+}
+
+/// A sort key's value as PostgreSQL text (what a skiptoken carries), or `None` for null.
+pub fn sort_text(row: &Row, column: SortColumn) -> Result<Option<String>, RowError> {
+    let err = |at| move |source| RowError { column: at, source };
+    Ok(match column {
+        SortColumn::Text(at) => row.try_get::<_, Option<String>>(at).map_err(err(at))?,
+        SortColumn::Int32(at) => row.try_get::<_, Option<i32>>(at).map_err(err(at))?.map(|v| v.to_string()),
+        SortColumn::Int64(at) => row.try_get::<_, Option<i64>>(at).map_err(err(at))?.map(|v| v.to_string()),
+    })
 }
 
 fn null(out: &mut Vec<u8>) -> bool {

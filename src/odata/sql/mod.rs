@@ -8,7 +8,7 @@
 
 mod expr;
 
-use crate::odata::bind::ScalarType;
+use crate::odata::bind::{Node, ScalarType};
 use crate::odata::edm::EdmType;
 use crate::odata::model::{EntitySet, TENANT_COLUMN};
 use crate::odata::plan::{ReadPlan, SortKey};
@@ -29,26 +29,79 @@ pub struct SqlQuery {
     pub params: Vec<String>,
 }
 
-/// The page query. Its result columns are `plan.columns` (decimals as text), followed by one
-/// text column per sort key of `plan.order`.
-pub fn select(plan: &ReadPlan, tenant: &TenantScope) -> SqlQuery {
+/// Where a page query's result puts things.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// For each of `plan.columns`, its result column. A stored column that serves two
+    /// properties (a UTC instant and its local time) is read once.
+    pub properties: Vec<usize>,
+    /// For each sort key of `plan.order`, the result column holding its value.
+    pub sort_values: Vec<SortColumn>,
+}
+
+/// A result column holding a sort key's value, and how to read it as PostgreSQL text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    /// A text column: a string property selected anyway, or the key expression cast to text.
+    Text(usize),
+    /// An integer property selected anyway; its decimal digits are its text.
+    Int32(usize),
+    Int64(usize),
+}
+
+/// The page query. Its result columns are the distinct stored columns of `plan.columns`
+/// (decimals as text), then, for each sort key not already among them, its value as text;
+/// `Layout` says which is where.
+pub fn select(plan: &ReadPlan, tenant: &TenantScope) -> (SqlQuery, Layout) {
     let mut w = Writer::new(plan.set, tenant);
     w.push("SELECT ");
-    for (i, &index) in plan.columns.iter().enumerate() {
-        if i > 0 {
+    let mut selected: Vec<&str> = Vec::new();
+    let mut properties = Vec::with_capacity(plan.columns.len());
+    for &index in &plan.columns {
+        let property = &plan.set.properties[index];
+        if let Some(at) = selected.iter().position(|c| *c == property.column()) {
+            properties.push(at);
+            continue;
+        }
+        if !selected.is_empty() {
             w.push(", ");
         }
-        let property = &plan.set.properties[index];
         w.push("t.");
         w.push(property.column());
         if matches!(property.edm_type, EdmType::Decimal { .. }) {
             w.push("::text");
         }
+        properties.push(selected.len());
+        selected.push(property.column());
     }
+    let mut next = selected.len();
+    let mut sort_values = Vec::with_capacity(plan.order.len());
     for key in &plan.order {
-        w.push(", (");
+        let reused = match key.expr.node {
+            Node::Property(i) if !plan.set.properties[i].is_local_time() => {
+                let property = &plan.set.properties[i];
+                let at = selected.iter().position(|c| *c == property.column());
+                match (at, property.edm_type) {
+                    (Some(at), EdmType::String) => Some(SortColumn::Text(at)),
+                    (Some(at), EdmType::Int16 | EdmType::Int32) => Some(SortColumn::Int32(at)),
+                    (Some(at), EdmType::Int64) => Some(SortColumn::Int64(at)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(column) = reused {
+            sort_values.push(column);
+            continue;
+        }
+        if next > 0 {
+            w.push(", ");
+        }
+        w.push("(");
         w.expr(&key.expr, false);
         w.push(")::text");
+        sort_values.push(SortColumn::Text(next));
+        next += 1;
     }
     from_where(&mut w, plan);
     if let Some(after) = &plan.after {
@@ -73,7 +126,7 @@ pub fn select(plan: &ReadPlan, tenant: &TenantScope) -> SqlQuery {
     if plan.offset > 0 {
         w.push(&format!(" OFFSET {}", plan.offset));
     }
-    w.finish()
+    (w.finish(), Layout { properties, sort_values })
 }
 
 /// The count of the entities the plan's filter selects (ignoring paging, `$top` and `$skip`).

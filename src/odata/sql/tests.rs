@@ -20,7 +20,7 @@ fn page_sql(path: &str, query: &str) -> String {
     let bound = bind::bind(&MODEL, &path, &options).unwrap();
     let scope = plan::scope_of("contoso", &path.set, &options);
     let plan = plan::read_plan(bound, &plan::Limits::default(), 5000, scope, &key()).unwrap();
-    let q = select(&plan, &tenant());
+    let (q, _) = select(&plan, &tenant());
     format!("{} -- {:?}", q.text, q.params)
 }
 
@@ -43,7 +43,7 @@ fn a_plain_page_is_scoped_to_the_tenant_and_ordered_by_the_key() {
         "Calls",
         "$select=id,durationInSeconds",
         expect![[
-            r#"SELECT t.id, t.duration_seconds, (t.id)::text FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text ORDER BY t.id ASC LIMIT 5001 -- ["contoso", "Voice"]"#
+            r#"SELECT t.id, t.duration_seconds FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text ORDER BY t.id ASC LIMIT 5001 -- ["contoso", "Voice"]"#
         ]],
     );
 }
@@ -58,7 +58,7 @@ fn a_skiptoken_on_the_key_becomes_an_index_friendly_row_comparison() {
         "Calls",
         &format!("$select=id&$skiptoken={token}"),
         expect![[
-            r#"SELECT t.id, (t.id)::text FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text AND (t.id) > ($3::text) ORDER BY t.id ASC LIMIT 5001 -- ["contoso", "Voice", "c-9"]"#
+            r#"SELECT t.id FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text AND (t.id) > ($3::text) ORDER BY t.id ASC LIMIT 5001 -- ["contoso", "Voice", "c-9"]"#
         ]],
     );
 }
@@ -76,7 +76,7 @@ fn a_nullable_descending_sort_key_pages_with_an_expanded_or_and_nulls_last() {
         "Calls",
         &format!("$select=id&$orderby=durationInSeconds desc&$skiptoken={token}"),
         expect![[
-            r#"SELECT t.id, (t.duration_seconds)::text, (t.id)::text FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text AND (((t.duration_seconds < $3::text::integer OR t.duration_seconds IS NULL)) OR ((t.duration_seconds = $4::text::integer) AND (t.id > $5::text))) ORDER BY t.duration_seconds DESC NULLS LAST, t.id ASC LIMIT 5001 -- ["contoso", "Voice", "42", "42", "c-9"]"#
+            r#"SELECT t.id, (t.duration_seconds)::text FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text AND (((t.duration_seconds < $3::text::integer OR t.duration_seconds IS NULL)) OR ((t.duration_seconds = $4::text::integer) AND (t.id > $5::text))) ORDER BY t.duration_seconds DESC NULLS LAST, t.id ASC LIMIT 5001 -- ["contoso", "Voice", "42", "42", "c-9"]"#
         ]],
     );
 }
@@ -87,7 +87,7 @@ fn top_and_skip_limit_the_first_page_and_use_offset() {
         "Calls",
         "$select=id&$top=10&$skip=20",
         expect![[
-            r#"SELECT t.id, (t.id)::text FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text ORDER BY t.id ASC LIMIT 10 OFFSET 20 -- ["contoso", "Voice"]"#
+            r#"SELECT t.id FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text ORDER BY t.id ASC LIMIT 10 OFFSET 20 -- ["contoso", "Voice"]"#
         ]],
     );
 }
@@ -98,7 +98,7 @@ fn a_composite_key_addresses_one_row() {
         "QueueSegments(conversationId='c1',queueId='q1',queuedAtUTC=2024-01-01T10:00:00Z)",
         "",
         expect![[
-            r#"SELECT t.channel_id, t.conversation_id, t.dequeued_at_utc, t.dequeued_at_utc, t.dequeued_reason, t.duration_seconds, t.queue_id, t.queued_at_utc, t.queued_at_utc, (t.conversation_id)::text, (t.queue_id)::text, (t.queued_at_utc)::text FROM queue_segments t WHERE t.tenant_id = $1::text AND (((t.conversation_id = $2::text) AND (t.queue_id = $3::text)) AND (t.queued_at_utc = $4::text::timestamptz)) ORDER BY t.conversation_id ASC, t.queue_id ASC, t.queued_at_utc ASC LIMIT 1 -- ["contoso", "c1", "q1", "2024-01-01T10:00:00Z"]"#
+            r#"SELECT t.channel_id, t.conversation_id, t.dequeued_at_utc, t.dequeued_reason, t.duration_seconds, t.queue_id, t.queued_at_utc, (t.queued_at_utc)::text FROM queue_segments t WHERE t.tenant_id = $1::text AND (((t.conversation_id = $2::text) AND (t.queue_id = $3::text)) AND (t.queued_at_utc = $4::text::timestamptz)) ORDER BY t.conversation_id ASC, t.queue_id ASC, t.queued_at_utc ASC LIMIT 1 -- ["contoso", "c1", "q1", "2024-01-01T10:00:00Z"]"#
         ]],
     );
 }
@@ -195,4 +195,17 @@ fn the_count_query_applies_the_filter_but_not_the_paging() {
         q.text,
         "SELECT count(*) FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text AND (t.duration_seconds > $3::text::integer)"
     );
+}
+
+#[test]
+fn a_column_behind_two_properties_is_read_once_and_selected_keys_are_reused() {
+    let path = uri::parse_path("Calls").unwrap();
+    let options = uri::parse_query("$select=startedAt,id,startedAtUTC&$orderby=startedAtUTC desc").unwrap();
+    let bound = bind::bind(&MODEL, &path, &options).unwrap();
+    let plan = plan::read_plan(bound, &plan::Limits::default(), 5000, String::new(), &key()).unwrap();
+    let (q, layout) = select(&plan, &tenant());
+    assert!(q.text.starts_with("SELECT t.id, t.started_at_utc, (t.started_at_utc)::text FROM"), "{}", q.text);
+    // plan.columns are in model order: id, startedAt, startedAtUTC.
+    assert_eq!(layout.properties, [0, 1, 1]);
+    assert_eq!(layout.sort_values, [SortColumn::Text(2), SortColumn::Text(0)]);
 }
