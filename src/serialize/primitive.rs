@@ -353,18 +353,21 @@ impl<'a> DecimalParts<'a> {
 /// instants over which that offset holds, so that consecutive rows in that interval cost two
 /// comparisons and no time zone lookup.
 ///
-/// The interval is found within the UTC hour of the instant: on a miss the offsets at the first
-/// and last second of that hour are looked up with chrono-tz; equal, the whole hour is cached;
-/// different, the transition second is found by bisection and the side of it holding the
-/// instant is cached. This is exact as long as no zone changes its offset twice within one
-/// hour: in the tz database shipped with chrono-tz 0.10.4 the closest pair of offset changes in
-/// any zone is 601200 seconds (7 days) apart. Transitions at instants that are not whole hours
-/// (local mean time, Lord Howe's half-hour DST, Kathmandu's +05:45) are handled exactly.
-/// Instants beyond chrono's range (years past ±262143) get the offset of its nearest end, which
-/// the tz database leaves constant there.
+/// Between 1970 and 2100 the interval is a whole period between two offset changes, found by a
+/// binary search in the zone's table of changes (`Transitions`, built once per zone and process),
+/// so rows in random order mostly hit the cache too. Outside that range the interval is looked
+/// for within the instant's UTC hour: the offsets at the first and last second of that hour are
+/// looked up with chrono-tz; equal, the whole hour is cached; different, the change is found by
+/// bisection and the side holding the instant is cached. Both rely on no zone changing its
+/// offset twice within six hours: in the tz database shipped with chrono-tz 0.10.4 the closest
+/// pair of offset changes in any zone is 601200 seconds (7 days) apart. Changes at instants
+/// that are not whole hours (local mean time, Lord Howe's half-hour DST, Kathmandu's +05:45)
+/// are exact. Instants beyond chrono's range (years past ±262143) get the offset of its nearest
+/// end, which the tz database leaves constant there.
 #[derive(Debug, Clone)]
 pub struct LocalOffset {
     tz: Tz,
+    transitions: std::sync::Arc<Transitions>,
     /// First microsecond of the cached interval.
     start: i64,
     /// Microsecond after the cached interval; `start == end` when nothing is cached.
@@ -372,12 +375,82 @@ pub struct LocalOffset {
     offset: i32,
 }
 
-/// The width of the window a cache miss looks at. See [`LocalOffset`] for why it is safe.
+/// The width of the window a cache miss looks at outside the table. See [`LocalOffset`].
 const WINDOW_SECONDS: i64 = 3600;
+/// The span the table of offset changes covers, in UTC seconds: 1970-01-01 to 2100-01-01.
+const TABLE_START: i64 = 0;
+const TABLE_END: i64 = 4_102_444_800;
+/// The probing step while building the table (less than the closest pair of changes).
+const PROBE_SECONDS: i64 = 6 * 3600;
+
+/// Every offset change of one zone within the table's span: `(first second, offset)` of each
+/// period, in order; the first period starts at `TABLE_START`.
+#[derive(Debug)]
+struct Transitions {
+    periods: Vec<(i64, i32)>,
+}
+
+impl Transitions {
+    /// The zone's table, built on first use and shared by every later request.
+    fn of(tz: Tz) -> std::sync::Arc<Transitions> {
+        use std::collections::HashMap;
+        use std::sync::{Arc, Mutex, OnceLock};
+        static TABLES: OnceLock<Mutex<HashMap<Tz, Arc<Transitions>>>> = OnceLock::new();
+        let tables = TABLES.get_or_init(|| Mutex::new(HashMap::new()));
+        if let Some(table) = tables.lock().unwrap_or_else(|e| e.into_inner()).get(&tz) {
+            return table.clone();
+        }
+        let table = Arc::new(Transitions::build(tz));
+        tables.lock().unwrap_or_else(|e| e.into_inner()).insert(tz, table.clone());
+        table
+    }
+
+    fn build(tz: Tz) -> Transitions {
+        let lookup = |second: i64| offset_at(tz, second);
+        let mut periods = vec![(TABLE_START, lookup(TABLE_START))];
+        let mut probe = TABLE_START;
+        let mut current = periods[0].1;
+        while probe < TABLE_END {
+            let next = (probe + PROBE_SECONDS).min(TABLE_END);
+            let offset = lookup(next);
+            if offset != current {
+                // The change lies in (probe, next]: `lookup(low) == current`, `lookup(high) != current`.
+                let (mut low, mut high) = (probe, next);
+                while high - low > 1 {
+                    let middle = low + (high - low) / 2;
+                    if lookup(middle) == current {
+                        low = middle;
+                    } else {
+                        high = middle;
+                    }
+                }
+                periods.push((high, offset));
+                current = offset;
+            }
+            probe = next;
+        }
+        Transitions { periods }
+    }
+
+    /// The period holding `second` (within the table's span): `[start, end)` and its offset.
+    fn period(&self, second: i64) -> (i64, i64, i32) {
+        let i = self.periods.partition_point(|(start, _)| *start <= second).saturating_sub(1);
+        let (start, offset) = self.periods[i];
+        let end = self.periods.get(i + 1).map_or(TABLE_END, |(next, _)| *next);
+        (start, end, offset)
+    }
+}
+
+/// The offset of `tz` at a whole UTC second, straight from chrono-tz.
+fn offset_at(tz: Tz, second: i64) -> i32 {
+    let second = second.clamp(DateTime::<Utc>::MIN_UTC.timestamp(), DateTime::<Utc>::MAX_UTC.timestamp());
+    let instant = DateTime::from_timestamp(second, 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    tz.offset_from_utc_datetime(&instant.naive_utc()).fix().local_minus_utc()
+}
 
 impl LocalOffset {
     pub fn new(tz: Tz) -> Self {
-        LocalOffset { tz, start: 0, end: 0, offset: 0 }
+        LocalOffset { tz, transitions: Transitions::of(tz), start: 0, end: 0, offset: 0 }
     }
 
     /// The offset in seconds east of UTC of this time zone at `micros_utc` (microseconds since
@@ -393,24 +466,10 @@ impl LocalOffset {
     #[cold]
     fn refill(&mut self, micros_utc: i64) -> i32 {
         let second = micros_utc.div_euclid(MICROS_PER_SECOND);
-        let window_start = second.div_euclid(WINDOW_SECONDS) * WINDOW_SECONDS;
-        let window_end = window_start + WINDOW_SECONDS;
-        let first = self.lookup(window_start);
-        let last = self.lookup(window_end - 1);
-        let (start, end, offset) = if first == last {
-            (window_start, window_end, first)
+        let (start, end, offset) = if (TABLE_START..TABLE_END).contains(&second) {
+            self.transitions.period(second)
         } else {
-            // `lookup(low) == first` and `lookup(high) != first` throughout.
-            let (mut low, mut high) = (window_start, window_end - 1);
-            while high - low > 1 {
-                let middle = low + (high - low) / 2;
-                if self.lookup(middle) == first {
-                    low = middle;
-                } else {
-                    high = middle;
-                }
-            }
-            if second < high { (window_start, high, first) } else { (high, window_end, last) }
+            self.hour_window(second)
         };
         self.start = start.saturating_mul(MICROS_PER_SECOND);
         self.end = end.saturating_mul(MICROS_PER_SECOND);
@@ -418,11 +477,31 @@ impl LocalOffset {
         offset
     }
 
+    /// The interval within `second`'s UTC hour over which its offset holds.
+    fn hour_window(&self, second: i64) -> (i64, i64, i32) {
+        let window_start = second.div_euclid(WINDOW_SECONDS) * WINDOW_SECONDS;
+        let window_end = window_start + WINDOW_SECONDS;
+        let first = self.lookup(window_start);
+        let last = self.lookup(window_end - 1);
+        if first == last {
+            return (window_start, window_end, first);
+        }
+        // `lookup(low) == first` and `lookup(high) != first` throughout.
+        let (mut low, mut high) = (window_start, window_end - 1);
+        while high - low > 1 {
+            let middle = low + (high - low) / 2;
+            if self.lookup(middle) == first {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        if second < high { (window_start, high, first) } else { (high, window_end, last) }
+    }
+
     /// The offset at a whole UTC second, straight from chrono-tz.
     fn lookup(&self, second: i64) -> i32 {
-        let second = second.clamp(DateTime::<Utc>::MIN_UTC.timestamp(), DateTime::<Utc>::MAX_UTC.timestamp());
-        let instant = DateTime::from_timestamp(second, 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
-        self.tz.offset_from_utc_datetime(&instant.naive_utc()).fix().local_minus_utc()
+        offset_at(self.tz, second)
     }
 }
 
@@ -1014,20 +1093,32 @@ mod tests {
     }
 
     #[test]
-    fn a_miss_caches_the_utc_hour_or_the_side_of_the_transition_within_it() {
-        let hour = 3600 * MICROS_PER_SECOND;
+    fn a_miss_caches_the_whole_period_between_offset_changes_within_the_table() {
         let mut budapest = LocalOffset::new(chrono_tz::Europe::Budapest);
-        let july = micros_at(2024, 7, 1) + 10 * hour + 123;
+        let july = micros_of("2024-07-01T10:00:00.000123Z");
         assert_eq!(budapest.offset_seconds(july), 7200);
-        assert_eq!((budapest.start, budapest.end), (july - 123, july - 123 + hour));
+        // Summer time 2024: from 2024-03-31T01:00Z to 2024-10-27T01:00Z.
+        assert_eq!(
+            (budapest.start, budapest.end),
+            (micros_of("2024-03-31T01:00:00Z"), micros_of("2024-10-27T01:00:00Z"))
+        );
 
         // Lord Howe went to +11:00 at 2024-10-06T02:00 local, 2024-10-05T15:30Z.
         let transition = micros_of("2024-10-05T15:30:00Z");
         let mut lord_howe = LocalOffset::new(chrono_tz::Australia::Lord_Howe);
         assert_eq!(lord_howe.offset_seconds(transition - 1), 37_800);
-        assert_eq!((lord_howe.start, lord_howe.end), (transition - hour / 2, transition));
+        assert_eq!(lord_howe.end, transition);
         assert_eq!(lord_howe.offset_seconds(transition), 39_600);
-        assert_eq!((lord_howe.start, lord_howe.end), (transition, transition + hour / 2));
+        assert_eq!(lord_howe.start, transition);
+    }
+
+    #[test]
+    fn before_1970_a_miss_caches_the_utc_hour() {
+        let hour = 3600 * MICROS_PER_SECOND;
+        let mut budapest = LocalOffset::new(chrono_tz::Europe::Budapest);
+        let instant = micros_of("1960-07-01T10:00:00.000123Z");
+        assert_eq!(budapest.offset_seconds(instant), chrono_offset(chrono_tz::Europe::Budapest, instant));
+        assert_eq!((budapest.start, budapest.end), (instant - 123, instant - 123 + hour));
     }
 
     #[test]
