@@ -359,7 +359,7 @@ impl<'a> DecimalParts<'a> {
 /// for within the instant's UTC hour: the offsets at the first and last second of that hour are
 /// looked up with chrono-tz; equal, the whole hour is cached; different, the change is found by
 /// bisection and the side holding the instant is cached. Both rely on no zone changing its
-/// offset twice within six hours: in the tz database shipped with chrono-tz 0.10.4 the closest
+/// offset twice within one day: in the tz database shipped with chrono-tz 0.10.4 the closest
 /// pair of offset changes in any zone is 601200 seconds (7 days) apart. Changes at instants
 /// that are not whole hours (local mean time, Lord Howe's half-hour DST, Kathmandu's +05:45)
 /// are exact. Instants beyond chrono's range (years past ±262143) get the offset of its nearest
@@ -381,7 +381,7 @@ const WINDOW_SECONDS: i64 = 3600;
 const TABLE_START: i64 = 0;
 const TABLE_END: i64 = 4_102_444_800;
 /// The probing step while building the table (less than the closest pair of changes).
-const PROBE_SECONDS: i64 = 6 * 3600;
+const PROBE_SECONDS: i64 = 24 * 3600;
 
 /// Every offset change of one zone within the table's span: `(first second, offset)` of each
 /// period, in order; the first period starts at `TABLE_START`.
