@@ -110,6 +110,8 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
             )
             .default_service(web::to(error::not_found))
     })
+    // Headers and 32 KB body chunks must not wait for the client's delayed acknowledgement.
+    .tcp_nodelay(true)
     .listen(listener)?
     .shutdown_timeout(10)
     .run();
