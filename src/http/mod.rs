@@ -88,6 +88,11 @@ impl AppState {
     }
 }
 
+/// A route for GET and HEAD; other methods fall through to `read::resource`, which answers 405.
+fn read_only() -> actix_web::Route {
+    web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+}
+
 /// Builds the server on an already bound listener (port 0 in tests) without starting it.
 pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let state = web::Data::new(state);
@@ -103,9 +108,9 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
                 web::scope(SERVICE_PATH)
                     .wrap(middleware::from_fn(version::require_v4))
                     .wrap(middleware::DefaultHeaders::new().add(("OData-Version", "4.0")))
-                    .route("", web::get().to(service_document::service_document))
-                    .route("/$metadata", web::get().to(metadata::metadata))
-                    .route("/", web::get().to(service_document::service_document))
+                    .route("", read_only().to(service_document::service_document))
+                    .route("/$metadata", read_only().to(metadata::metadata))
+                    .route("/", read_only().to(service_document::service_document))
                     .default_service(web::to(read::resource)),
             )
             .default_service(web::to(error::not_found))

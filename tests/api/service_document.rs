@@ -43,3 +43,18 @@ async fn an_unknown_path_is_an_odata_json_error() {
     let body: Value = response.json().await.expect("JSON error");
     assert_eq!(body["error"]["code"], "NotFound");
 }
+
+#[tokio::test]
+async fn the_service_root_and_metadata_answer_head_and_refuse_writes_with_405() {
+    let app = spawn_app().await;
+    for path in ["/odata", "/odata/", "/odata/$metadata"] {
+        let url = format!("{}{path}", app.address);
+        let head = app.client.head(&url).send().await.expect("HEAD is answered");
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        let post = app.client.post(&url).send().await.expect("POST is answered");
+        assert_eq!(post.status(), 405, "POST {path}");
+        assert_eq!(post.headers()["allow"], "GET, HEAD");
+        let body: Value = post.json().await.expect("JSON error");
+        assert_eq!(body["error"]["code"], "MethodNotAllowed");
+    }
+}
