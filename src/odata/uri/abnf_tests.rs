@@ -33,7 +33,7 @@ enum Mode {
 fn mode(rule: &str) -> Option<Mode> {
     Some(match rule {
         "queryOptions" | "systemQueryOption" | "customQueryOption" => Mode::Query,
-        "filter" | "orderby" | "orderBy" | "select" | "skiptoken" => Mode::Option,
+        "filter" | "orderby" | "orderBy" | "select" | "skiptoken" | "expand" => Mode::Option,
         "boolCommonExpr" | "boolcommonExpr" | "commonExpr" | "firstMemberExpr" | "isofExpr" | "notExpr"
         | "propertyPathExpr" => Mode::Expr,
         "primitiveLiteral"

@@ -3,7 +3,8 @@
 
 /// An error raised while parsing a query string, an expression or the resource path, before the
 /// model is consulted. Positions are character offsets (0-based) into the percent-decoded option
-/// value, or into the percent-decoded resource path (percent-encoding errors: into the raw text).
+/// value (inside `$expand`: into the whole `$expand` value, nested options included), or into the
+/// percent-decoded resource path (percent-encoding errors: into the raw text).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SyntaxError {
     #[error("invalid percent-encoding at position {position} of the query string")]
@@ -52,6 +53,14 @@ pub enum SyntaxError {
     InvalidPathEncoding { position: usize },
     #[error("`{text}` in the resource path is not valid UTF-8 after percent-decoding")]
     InvalidPathUtf8 { text: String },
+    #[error("`{name}` at position {position} is not a query option allowed inside $expand")]
+    UnknownExpandOption { position: usize, name: String },
+    #[error("the option `{name}` is given more than once in one $expand item (at position {position})")]
+    DuplicateExpandOption { position: usize, name: String },
+    #[error("`{option}` at position {position} is not allowed {context}")]
+    ExpandOptionNotAllowed { position: usize, option: String, context: &'static str },
+    #[error("the value of `$levels` must be `max` or a positive integer, found `{value}` at position {position}")]
+    InvalidLevels { position: usize, value: String },
 }
 
 impl SyntaxError {
@@ -81,6 +90,10 @@ impl SyntaxError {
             Self::DuplicateKey { .. } => "SYNTAX122",
             Self::InvalidPathEncoding { .. } => "SYNTAX123",
             Self::InvalidPathUtf8 { .. } => "SYNTAX124",
+            Self::UnknownExpandOption { .. } => "SYNTAX125",
+            Self::DuplicateExpandOption { .. } => "SYNTAX126",
+            Self::ExpandOptionNotAllowed { .. } => "SYNTAX127",
+            Self::InvalidLevels { .. } => "SYNTAX128",
         }
     }
 

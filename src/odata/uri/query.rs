@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::error::SyntaxError;
+use super::expand::{ExpandItem, parse_expand};
 use super::expr::{Expr, OrderItem, SelectItem};
 use super::parser::{parse_filter, parse_orderby, parse_select};
 
@@ -20,8 +21,8 @@ pub struct QueryOptions {
     /// Opaque; decoded and verified by the planner.
     pub skiptoken: Option<String>,
     pub format: Option<String>,
-    /// Kept as text: `$expand` is not parsed yet.
-    pub expand: Option<String>,
+    /// Parsed, nested options included; binding does not implement it yet (501).
+    pub expand: Option<Vec<ExpandItem>>,
     /// Recognised options this server does not implement (`$search`, ...): answer 501.
     pub unsupported: Vec<String>,
     /// Parameter aliases `@name=value`, by name without `@`; values are decoded text.
@@ -90,7 +91,7 @@ pub fn parse_query(query: &str) -> Result<QueryOptions, SyntaxError> {
             }
             "$skiptoken" => out.skiptoken = Some(value),
             "$format" => out.format = Some(value),
-            _ => out.expand = Some(value),
+            _ => out.expand = Some(parse_expand(&value).map_err(in_option)?),
         }
     }
     Ok(out)
@@ -102,7 +103,7 @@ fn canonical_name(name: &str) -> Option<&'static str> {
     SUPPORTED.iter().chain(UNSUPPORTED.iter()).copied().find(|c| c[1..].eq_ignore_ascii_case(bare))
 }
 
-fn non_negative(option: &str, value: &str) -> Result<u64, SyntaxError> {
+pub(super) fn non_negative(option: &str, value: &str) -> Result<u64, SyntaxError> {
     let invalid = || SyntaxError::InvalidInteger { option: option.to_owned(), value: value.to_owned() };
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());

@@ -229,7 +229,7 @@ fn system_options_are_case_insensitive_and_the_dollar_is_optional() {
     assert_eq!((o.top, o.skip, o.count), (Some(5), Some(10), Some(true)));
     assert_eq!(o.skiptoken.as_deref(), Some("abc"));
     assert_eq!(o.format.as_deref(), Some("json"));
-    assert_eq!(o.expand.as_deref(), Some("Items"));
+    assert_eq!(o.expand.unwrap()[0].to_string(), "Items");
     assert_eq!(o.select, Some(vec![SelectItem::Star]));
 }
 
