@@ -1,12 +1,15 @@
 //! HTTP: the actix-web application, its routes, the headers every OData response carries, and
 //! the one mapping from errors to responses (`error`).
 
+mod context;
 mod error;
 mod health;
 mod metadata;
 mod negotiate;
+mod page;
 mod read;
 mod service_document;
+mod single;
 mod version;
 
 pub use error::ApiError;
