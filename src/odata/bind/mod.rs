@@ -148,6 +148,9 @@ pub fn bind<'m>(model: &'m Model, path: &ResourcePath, options: &QueryOptions) -
         (PathTail::Property(name), false) => Target::Property(property(name)?),
         (PathTail::PropertyValue(name), false) => Target::PropertyValue(property(name)?),
         (PathTail::Count, false) => return Err(BindError::OptionNotAllowed("`/$count`", "a single entity")),
+        (PathTail::PropertyCount(name), _) => {
+            return Err(BindError::NotImplemented(format!("counting the navigation path `{name}/$count`")));
+        }
         (PathTail::Property(_) | PathTail::PropertyValue(_), true) => {
             return Err(BindError::OptionNotAllowed("a property segment", "a collection; address one entity by key"));
         }

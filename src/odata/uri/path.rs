@@ -47,6 +47,8 @@ pub enum PathTail {
     Property(String),
     /// `/{property}/$value`
     PropertyValue(String),
+    /// `/{navigation}/$count` after a key: the number of related entities
+    PropertyCount(String),
 }
 
 /// Parses the raw (still percent-encoded) request path after the service root, with or without
@@ -381,10 +383,14 @@ fn tail(c: &Cursor<'_>, from: usize, set: &str, keyed: bool) -> Result<PathTail,
                 out = PathTail::PropertyValue(p);
                 State::Final("`$value`")
             }
+            (State::Property(p), "$count") => {
+                out = PathTail::PropertyCount(p);
+                State::Final("`$count`")
+            }
             (State::Property(p), _) => {
                 return Err(invalid(format!(
-                    "only `$value` may follow the property `{p}` (navigation, complex property paths, \
-                     casts and `$count` or `$ref` on properties are not supported)"
+                    "only `$value` or `$count` may follow `{p}` (navigation beyond one step, complex \
+                     property paths, casts and `$ref` are not supported)"
                 )));
             }
         };

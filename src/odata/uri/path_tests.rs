@@ -135,6 +135,14 @@ fn count_property_and_value_tails_parse_where_they_are_legal() {
     check("Calls/$count", path("Calls", None, PathTail::Count));
     check("/Calls/$count/", path("Calls", None, PathTail::Count));
     check(
+        "Calls('a')/QueueSegments/$count",
+        path(
+            "Calls",
+            Some(KeyPredicate::Single(Literal::String("a".into()))),
+            PathTail::PropertyCount("QueueSegments".into()),
+        ),
+    );
+    check(
         "Calls('x')/durationInSeconds",
         path("Calls", single(s("x")), PathTail::Property("durationInSeconds".into())),
     );
@@ -160,8 +168,8 @@ fn segments_in_the_wrong_place_are_rejected_with_a_reason() {
         ("Calls('a')/$count", "SYNTAX119", "`$count` counts a collection"),
         ("Calls('a')/$value", "SYNTAX119", "no media stream"),
         ("Calls('a')/$ref", "SYNTAX119", "only a property name may follow a key predicate"),
-        ("Calls('a')/prop/other", "SYNTAX119", "only `$value` may follow the property `prop`"),
-        ("Calls('a')/prop/$count", "SYNTAX119", "only `$value`"),
+        ("Calls('a')/prop/other", "SYNTAX119", "only `$value` or `$count` may follow `prop`"),
+        ("Calls('a')/prop/$count/x", "SYNTAX119", "nothing may follow `$count`"),
         ("Calls('a')/prop/$value/x", "SYNTAX119", "nothing may follow `$value`"),
         ("Calls/$count/x", "SYNTAX119", "nothing may follow `$count`"),
         ("Calls/$count/$count", "SYNTAX119", "nothing may follow `$count`"),
@@ -186,8 +194,8 @@ fn an_error_names_the_segment_and_its_position_in_the_decoded_path() {
     let err = parse_path("/Calls('a%2Fb')/x/y").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the path segment `y` at position 16 is not allowed here: only `$value` may follow the property `x` \
-         (navigation, complex property paths, casts and `$count` or `$ref` on properties are not supported)"
+        "the path segment `y` at position 16 is not allowed here: only `$value` or `$count` may follow `x` \
+         (navigation beyond one step, complex property paths, casts and `$ref` are not supported)"
     );
     let err = parse_path("Calls/abc").unwrap_err();
     assert_eq!(
