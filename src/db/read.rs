@@ -70,6 +70,11 @@ pub async fn count(client: &Object, query: &SqlQuery) -> Result<i64, ReadError> 
     Ok(rows.first().map_or(0, |r| r.get(0)))
 }
 
+/// Whether a statement returns any row.
+pub async fn exists(client: &Object, query: &SqlQuery) -> Result<bool, ReadError> {
+    Ok(!client.query_typed(&query.text, &text_params(query)).await?.is_empty())
+}
+
 /// Starts the page query; rows are read from the returned stream as PostgreSQL sends them.
 pub async fn stream(client: Object, query: &SqlQuery) -> Result<Rows, ReadError> {
     let rows = client.query_typed_raw(&query.text, text_params(query)).await?;

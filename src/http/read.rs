@@ -46,6 +46,11 @@ pub async fn resource(
     let page_size = plan::page_size(&state.read.limits, prefer.max_page_size);
     let scope = plan::scope_of(&tenant.id, req.uri().path(), &options);
     let plan = plan::read_plan(query, &state.read.limits, page_size, scope, &state.read.signing_key)?;
+    if let Some(via) = &plan.via
+        && !db::exists(&client, &sql::parent_exists(via, &tenant)).await?
+    {
+        return Err(ApiError::NoSuchEntity(req.path().to_owned()));
+    }
     if plan.target == Target::Count {
         let count = db::count(&client, &sql::count(&plan, &tenant)).await?;
         return Ok(HttpResponse::Ok().content_type("text/plain;charset=utf-8").body(count.to_string()));
@@ -64,6 +69,10 @@ pub async fn resource(
     let writer = entity_writer(&plan, &layout, json, &tenant, &root)?;
     let single = Single { plan: &plan, path: &path, root: &root, json, request_path: req.path() };
     match plan.target {
+        Target::Entity if plan.via.is_some() && first.is_none() => {
+            // A single-valued navigation property without a related entity.
+            Ok(HttpResponse::NoContent().finish())
+        }
         Target::Entity => {
             let body = single.entity(writer, first, rows).await?;
             let mut response = HttpResponse::Ok();

@@ -12,6 +12,7 @@ mod read_disconnect;
 mod read_errors;
 mod read_filter;
 mod read_format;
+mod read_navigation;
 mod read_paging;
 mod read_query;
 mod read_resources;

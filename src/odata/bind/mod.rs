@@ -14,7 +14,7 @@ pub use expr::{Arith, Compare, Logic, Node, Typed};
 pub use functions::{FUNCTIONS, Func};
 pub use types::{ScalarType, Value};
 
-use crate::odata::model::{EntitySet, Model};
+use crate::odata::model::{EntitySet, Model, NavigationProperty};
 use crate::odata::uri::{KeyPredicate, PathTail, QueryOptions, ResourcePath, SelectItem, SyntaxError};
 use expr::Binder;
 
@@ -120,6 +120,17 @@ pub struct BoundQuery<'m> {
     pub skip: Option<u64>,
     pub count: bool,
     pub skiptoken: Option<String>,
+    /// When the path navigates from one entity (`Calls('x')/QueueSegments`), that entity.
+    pub via: Option<Via<'m>>,
+}
+
+/// The entity a navigation path starts from, and the navigation property it follows.
+#[derive(Debug, Clone)]
+pub struct Via<'m> {
+    pub parent: &'m EntitySet,
+    /// The parent's key values, `(property index, value)` in key order.
+    pub key: Vec<(usize, Value)>,
+    pub navigation: &'m NavigationProperty,
 }
 
 /// Binds a resource path and its query options to the model.
@@ -130,30 +141,53 @@ pub fn bind<'m>(model: &'m Model, path: &ResourcePath, options: &QueryOptions) -
     if options.expand.is_some() {
         return Err(BindError::NotImplemented("`$expand`".into()));
     }
-    let set = model.entity_set(&path.set).ok_or_else(|| BindError::UnknownEntitySet(path.set.clone()))?;
-    let key = match &path.key {
-        Some(k) => bind_key(set, k)?,
+    let first = model.entity_set(&path.set).ok_or_else(|| BindError::UnknownEntitySet(path.set.clone()))?;
+    let mut set = first;
+    let mut key = match &path.key {
+        Some(k) => bind_key(first, k)?,
         None => Vec::new(),
     };
+    let mut via = None;
+    let navigation = match &path.tail {
+        PathTail::Property(name) | PathTail::PropertyCount(name) | PathTail::PropertyValue(name) => {
+            first.navigation_property(name)
+        }
+        _ => None,
+    };
+    if let Some(navigation) = navigation {
+        set = model.entity_set(&navigation.target).expect("the model's navigation targets exist");
+        via = Some(Via { parent: first, key: std::mem::take(&mut key), navigation });
+    }
     let property = |name: &str| {
         set.properties
             .iter()
             .position(|p| p.name == name)
             .ok_or_else(|| BindError::UnknownPathProperty { entity_set: set.name.clone(), property: name.to_owned() })
     };
-    let target = match (&path.tail, key.is_empty()) {
-        (PathTail::None, true) => Target::Collection,
-        (PathTail::Count, true) => Target::Count,
-        (PathTail::None, false) => Target::Entity,
-        (PathTail::Property(name), false) => Target::Property(property(name)?),
-        (PathTail::PropertyValue(name), false) => Target::PropertyValue(property(name)?),
-        (PathTail::Count, false) => return Err(BindError::OptionNotAllowed("`/$count`", "a single entity")),
-        (PathTail::PropertyCount(name), _) => {
-            return Err(BindError::NotImplemented(format!("counting the navigation path `{name}/$count`")));
+    let target = match (&path.tail, &via, key.is_empty()) {
+        (PathTail::Property(_), Some(via), _) if via.navigation.collection => Target::Collection,
+        (PathTail::Property(_), Some(_), _) => Target::Entity,
+        (PathTail::PropertyCount(_), Some(via), _) if via.navigation.collection => Target::Count,
+        (PathTail::PropertyCount(_), Some(_), _) => {
+            return Err(BindError::OptionNotAllowed("`/$count`", "a single-valued navigation property"));
         }
-        (PathTail::Property(_) | PathTail::PropertyValue(_), true) => {
+        (PathTail::PropertyValue(_), Some(_), _) => {
+            return Err(BindError::OptionNotAllowed("`/$value`", "a navigation property"));
+        }
+        (PathTail::None, None, true) => Target::Collection,
+        (PathTail::Count, None, true) => Target::Count,
+        (PathTail::None, None, false) => Target::Entity,
+        (PathTail::Property(name), None, false) => Target::Property(property(name)?),
+        (PathTail::PropertyValue(name), None, false) => Target::PropertyValue(property(name)?),
+        (PathTail::Count, _, false) => return Err(BindError::OptionNotAllowed("`/$count`", "a single entity")),
+        (PathTail::PropertyCount(name), None, _) => {
+            property(name)?;
+            return Err(BindError::OptionNotAllowed("`/$count`", "a primitive property"));
+        }
+        (PathTail::Property(_) | PathTail::PropertyValue(_), None, true) => {
             return Err(BindError::OptionNotAllowed("a property segment", "a collection; address one entity by key"));
         }
+        (PathTail::None | PathTail::Count, Some(_), _) => unreachable!("navigation comes from a property segment"),
     };
     let single = !matches!(target, Target::Collection | Target::Count);
     if single {
@@ -190,6 +224,7 @@ pub fn bind<'m>(model: &'m Model, path: &ResourcePath, options: &QueryOptions) -
         skip: options.skip,
         count: options.count.unwrap_or(false),
         skiptoken: options.skiptoken.clone(),
+        via,
     })
 }
 

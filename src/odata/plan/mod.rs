@@ -7,7 +7,7 @@
 
 pub mod skiptoken;
 
-use crate::odata::bind::{BoundQuery, Compare, Node, ScalarType, Selection, Target, Typed};
+use crate::odata::bind::{BoundQuery, Compare, Node, ScalarType, Selection, Target, Typed, Via};
 use crate::odata::model::EntitySet;
 pub use skiptoken::{Cursor, InvalidToken, SigningKey};
 
@@ -84,6 +84,8 @@ pub struct ReadPlan<'m> {
     pub count: bool,
     /// What the skiptoken is bound to (tenant added by the caller).
     pub scope: String,
+    /// The entity a navigation path starts from.
+    pub via: Option<Via<'m>>,
 }
 
 /// The page size for a request: the client's preference when given and within limits.
@@ -184,6 +186,7 @@ pub fn read_plan<'m>(
         delivered,
         count: query.count,
         scope,
+        via: query.via,
     })
 }
 

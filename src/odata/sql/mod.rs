@@ -8,7 +8,7 @@
 
 mod expr;
 
-use crate::odata::bind::{Node, ScalarType};
+use crate::odata::bind::{Node, ScalarType, Via};
 use crate::odata::edm::EdmType;
 use crate::odata::model::{EntitySet, TENANT_COLUMN};
 use crate::odata::plan::{ReadPlan, SortKey};
@@ -152,10 +152,52 @@ fn from_where(w: &mut Writer, plan: &ReadPlan) {
         w.push(" = ");
         w.param(filter.value.clone(), None);
     }
+    if let Some(via) = &plan.via {
+        w.push(" AND EXISTS (");
+        parent(w, via, |w| {
+            for (local, remote) in &via.navigation.on {
+                let local = via.parent.property(local).expect("navigation joins on properties").column();
+                let remote = set.property(remote).expect("navigation joins on properties").column();
+                w.push(&format!(" AND p.{local} = t.{remote}"));
+            }
+        });
+        w.push(")");
+    }
     if let Some(filter) = &plan.filter {
         w.push(" AND ");
         w.expr(filter, false);
     }
+}
+
+/// `SELECT 1 FROM <parent> p WHERE <tenant, row filter and key>`, then whatever `and` adds.
+fn parent(w: &mut Writer, via: &Via, and: impl FnOnce(&mut Writer)) {
+    w.push("SELECT 1 FROM ");
+    w.push(&via.parent.table);
+    w.push(" p WHERE p.");
+    w.push(TENANT_COLUMN);
+    w.push(" = ");
+    let tenant = w.tenant_id().to_owned();
+    w.param(tenant, None);
+    if let Some(filter) = &via.parent.row_filter {
+        w.push(" AND p.");
+        w.push(&filter.column);
+        w.push(" = ");
+        w.param(filter.value.clone(), None);
+    }
+    for (index, value) in &via.key {
+        w.push(" AND p.");
+        w.push(via.parent.properties[*index].column());
+        w.push(" = ");
+        w.param(value.text.clone(), Some(value.ty));
+    }
+    and(w);
+}
+
+/// Whether the entity a navigation path starts from exists: `SELECT 1 ... LIMIT 1`.
+pub fn parent_exists(via: &Via, tenant: &TenantScope) -> SqlQuery {
+    let mut w = Writer::new(via.parent, tenant);
+    parent(&mut w, via, |_| {});
+    w.finish()
 }
 
 /// Rows strictly after `values` in the order of `keys` (nulls first when ascending, last when

@@ -209,3 +209,21 @@ fn a_column_behind_two_properties_is_read_once_and_selected_keys_are_reused() {
     assert_eq!(layout.properties, [0, 1, 1]);
     assert_eq!(layout.sort_values, [SortColumn::Text(2), SortColumn::Text(0)]);
 }
+
+#[test]
+fn a_navigation_path_restricts_rows_to_those_related_to_the_parent() {
+    check(
+        "Calls('c1')/QueueSegments",
+        "$select=queueId",
+        expect![[
+            r#"SELECT t.queue_id, (t.conversation_id)::text, (t.queued_at_utc)::text FROM queue_segments t WHERE t.tenant_id = $1::text AND EXISTS (SELECT 1 FROM conversations p WHERE p.tenant_id = $2::text AND p.media = $3::text AND p.id = $4::text AND p.id = t.conversation_id) ORDER BY t.conversation_id ASC, t.queue_id ASC, t.queued_at_utc ASC LIMIT 5001 -- ["contoso", "contoso", "Voice", "c1"]"#
+        ]],
+    );
+    let path = uri::parse_path("Calls('c1')/QueueSegments").unwrap();
+    let bound = bind::bind(&MODEL, &path, &uri::parse_query("").unwrap()).unwrap();
+    let exists = parent_exists(bound.via.as_ref().unwrap(), &tenant());
+    assert_eq!(
+        exists.text,
+        "SELECT 1 FROM conversations p WHERE p.tenant_id = $1::text AND p.media = $2::text AND p.id = $3::text"
+    );
+}

@@ -1,0 +1,113 @@
+//! Navigation paths in the resource path: `Calls('x')/QueueSegments` (a collection with every
+//! query option and paging), `.../QueueSegments/$count`, `Workitem('w')/Agent` (one entity, or
+//! 204 when there is none), and 404 when the entity the path starts from does not exist for the
+//! tenant (another media's row, another tenant's row, no row). Compared with SQL.
+
+use crate::support::demo::{enc, odata_error, spawn_demo_app};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const CALLS: &str = "FROM conversations WHERE tenant_id = 'contoso' AND media = 'Voice'";
+
+fn strings(entities: &[Value], property: &str) -> Vec<String> {
+    entities.iter().map(|e| e[property].as_str().unwrap_or_else(|| panic!("`{property}` in {e}")).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_queue_segments_of_a_call_are_those_sql_finds_with_options_and_paging() {
+    let demo = spawn_demo_app().await;
+    let call = demo
+        .sql_strings(&format!(
+            "SELECT id {CALLS} AND (SELECT count(*) FROM queue_segments s WHERE s.tenant_id = 'contoso' \
+             AND s.conversation_id = conversations.id) >= 2 ORDER BY id LIMIT 1"
+        ))
+        .await
+        .pop()
+        .expect("a call with at least two queue segments");
+    let expected = demo
+        .sql_strings(&format!(
+            "SELECT queue_id FROM queue_segments WHERE tenant_id = 'contoso' AND conversation_id = '{call}' \
+             ORDER BY conversation_id, queue_id, queued_at_utc"
+        ))
+        .await;
+
+    let body = demo.json(&format!("Calls('{call}')/QueueSegments")).await;
+    assert!(body["@odata.context"].as_str().unwrap().ends_with("/$metadata#QueueSegments"), "{body}");
+    assert_eq!(strings(body["value"].as_array().unwrap(), "queueId"), expected);
+
+    let pages = demo
+        .pages(
+            &format!("Calls('{call}')/QueueSegments?$select=queueId&$count=true"),
+            &[("Prefer", "odata.maxpagesize=1")],
+        )
+        .await;
+    assert_eq!(pages.bodies.len(), expected.len(), "one segment per page");
+    assert!(pages.bodies.iter().all(|b| b["@odata.count"] == expected.len()), "the count covers the call's segments");
+    assert_eq!(strings(&pages.entities, "queueId"), expected);
+
+    let first = &expected[0];
+    let filtered =
+        demo.json(&format!("Calls('{call}')/QueueSegments?$filter={}", enc(&format!("queueId eq '{first}'")))).await;
+    assert_eq!(
+        strings(filtered["value"].as_array().unwrap(), "queueId"),
+        expected.iter().filter(|q| *q == first).cloned().collect::<Vec<_>>()
+    );
+
+    let count = demo.get(&format!("Calls('{call}')/QueueSegments/$count")).await;
+    assert_eq!(count.status(), StatusCode::OK);
+    assert_eq!(count.text().await.unwrap(), expected.len().to_string());
+}
+
+#[tokio::test]
+async fn a_single_valued_navigation_reads_the_related_entity_or_answers_no_content() {
+    let demo = spawn_demo_app().await;
+    let rows = demo
+        .sql(
+            "SELECT w.id, w.agent_id FROM workitems w WHERE w.tenant_id = 'contoso' AND w.agent_id IS NOT NULL \
+             ORDER BY w.id LIMIT 1",
+        )
+        .await;
+    let (workitem, agent): (String, String) = (rows[0].get(0), rows[0].get(1));
+    let body = demo.json(&format!("Workitem('{workitem}')/Agent")).await;
+    assert!(body["@odata.context"].as_str().unwrap().ends_with("/$metadata#Agents/$entity"), "{body}");
+    assert_eq!(body["id"], agent.as_str());
+
+    let without_next =
+        demo.sql_strings(&format!("SELECT id {CALLS} AND next_conversation_id IS NULL ORDER BY id LIMIT 1")).await;
+    let response = demo.get(&format!("Calls('{}')/NextConversation", without_next[0])).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_path_from_an_entity_the_tenant_cannot_see_is_not_found() {
+    let demo = spawn_demo_app().await;
+    let chat = demo
+        .sql_strings("SELECT id FROM conversations WHERE tenant_id = 'contoso' AND media = 'Chat' ORDER BY id LIMIT 1")
+        .await;
+    let foreign = demo
+        .sql_strings(
+            "SELECT id FROM conversations WHERE tenant_id = 'fabrikam' AND media = 'Voice' AND id NOT IN \
+             (SELECT id FROM conversations WHERE tenant_id = 'contoso') ORDER BY id LIMIT 1",
+        )
+        .await;
+    for parent in ["no-such-call", chat[0].as_str(), foreign[0].as_str()] {
+        for tail in ["QueueSegments", "QueueSegments/$count", "Channel"] {
+            odata_error(demo.get(&format!("Calls('{parent}')/{tail}")).await, StatusCode::NOT_FOUND).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn navigation_paths_refuse_what_does_not_apply_to_them() {
+    let demo = spawn_demo_app().await;
+    let call = demo.sql_strings(&format!("SELECT id {CALLS} ORDER BY id LIMIT 1")).await;
+    let call = &call[0];
+    for (tail, status) in [
+        ("Channel/$count", StatusCode::BAD_REQUEST),
+        ("QueueSegments/$value", StatusCode::BAD_REQUEST),
+        ("NoSuchNavigation", StatusCode::NOT_FOUND),
+    ] {
+        odata_error(demo.get(&format!("Calls('{call}')/{tail}")).await, status).await;
+    }
+    odata_error(demo.get(&format!("Calls('{call}')/Channel?$top=1")).await, StatusCode::BAD_REQUEST).await;
+}
