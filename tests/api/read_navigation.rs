@@ -111,3 +111,75 @@ async fn navigation_paths_refuse_what_does_not_apply_to_them() {
     }
     odata_error(demo.get(&format!("Calls('{call}')/Channel?$top=1")).await, StatusCode::BAD_REQUEST).await;
 }
+
+/// Every call id the feed answers for `filter`, in key order, across pages.
+async fn call_ids(demo: &crate::support::demo::DemoApp, filter: &str) -> Vec<String> {
+    let pages = demo.pages(&format!("Calls?$select=id&$filter={}", enc(filter)), &[]).await;
+    strings(&pages.entities, "id")
+}
+
+#[tokio::test]
+async fn any_and_all_over_queue_segments_match_exists_in_sql() {
+    let demo = spawn_demo_app().await;
+    let reason = demo
+        .sql_strings(
+            "SELECT dequeued_reason FROM queue_segments WHERE tenant_id = 'contoso' AND dequeued_reason IS NOT NULL \
+             GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+        )
+        .await
+        .pop()
+        .expect("a dequeue reason");
+    let segments = "FROM queue_segments s WHERE s.tenant_id = 'contoso' AND s.conversation_id = c.id";
+    let calls = "FROM conversations c WHERE c.tenant_id = 'contoso' AND c.media = 'Voice'";
+    let cases = [
+        (
+            format!("QueueSegments/any(s: s/dequeuedReason eq '{reason}' and s/durationInSeconds gt 30)"),
+            format!("EXISTS (SELECT 1 {segments} AND s.dequeued_reason = '{reason}' AND s.duration_seconds > 30)"),
+        ),
+        (
+            format!("QueueSegments/all(s: s/dequeuedReason eq '{reason}')"),
+            format!("NOT EXISTS (SELECT 1 {segments} AND NOT coalesce(s.dequeued_reason = '{reason}', false))"),
+        ),
+        ("QueueSegments/any()".to_owned(), format!("EXISTS (SELECT 1 {segments})")),
+        (
+            "not QueueSegments/any(s: s/durationInSeconds gt $it/durationInSeconds)".to_owned(),
+            format!("NOT EXISTS (SELECT 1 {segments} AND s.duration_seconds > c.duration_seconds)"),
+        ),
+    ];
+    for (filter, condition) in cases {
+        let expected = demo.sql_strings(&format!("SELECT c.id {calls} AND {condition} ORDER BY c.id")).await;
+        assert!(!expected.is_empty(), "the demo data has calls for `{filter}`");
+        assert_eq!(call_ids(&demo, &filter).await, expected, "{filter}");
+    }
+}
+
+#[tokio::test]
+async fn a_single_valued_navigation_path_filters_and_orders_like_a_join() {
+    let demo = spawn_demo_app().await;
+    let channel = demo
+        .sql_strings(
+            "SELECT ch.name FROM conversations c JOIN channels ch ON ch.tenant_id = c.tenant_id AND ch.id = c.channel_id \
+             WHERE c.tenant_id = 'contoso' AND c.media = 'Voice' GROUP BY 1 ORDER BY count(*) LIMIT 1",
+        )
+        .await
+        .pop()
+        .expect("a channel with calls");
+    let expected = demo
+        .sql_strings(&format!(
+            "SELECT c.id FROM conversations c JOIN channels ch ON ch.tenant_id = c.tenant_id AND ch.id = c.channel_id \
+             WHERE c.tenant_id = 'contoso' AND c.media = 'Voice' AND ch.name = '{}' ORDER BY c.id",
+            channel.replace('\'', "''")
+        ))
+        .await;
+    let filter = format!("Channel/name eq '{}'", channel.replace('\'', "''"));
+    assert_eq!(call_ids(&demo, &filter).await, expected);
+
+    let ordered = demo
+        .sql_strings(
+            "SELECT c.id FROM conversations c LEFT JOIN channels ch ON ch.tenant_id = c.tenant_id AND ch.id = c.channel_id \
+             WHERE c.tenant_id = 'contoso' AND c.media = 'Voice' ORDER BY ch.name DESC NULLS LAST, c.id",
+        )
+        .await;
+    let pages = demo.pages("Calls?$select=id&$orderby=Channel/name desc", &[("Prefer", "odata.maxpagesize=500")]).await;
+    assert_eq!(strings(&pages.entities, "id"), ordered, "ordered by the channel's name across pages");
+}

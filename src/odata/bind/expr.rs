@@ -6,7 +6,8 @@ use super::functions::Func;
 use super::literal;
 use super::types::{ScalarType, Value};
 use crate::odata::model::{EntitySet, Property};
-use crate::odata::uri::{BinaryOp, Expr, InSet, parse_filter};
+use crate::odata::model::{Model, NavigationProperty};
+use crate::odata::uri::{BinaryOp, Expr, InSet, LambdaKind, parse_filter};
 use std::collections::BTreeMap;
 
 /// A bound expression: a node, its type (`None` for the `null` literal) and whether it may be null.
@@ -80,6 +81,43 @@ pub enum Node {
         expr: Box<Typed>,
         to: ScalarType,
     },
+    /// A property of the entity a single-valued navigation of the entity set leads to
+    /// (`Queue/name`); null when there is none.
+    Navigated {
+        related: Related,
+        column: StoredColumn,
+    },
+    /// A property of the entity the lambda variable `depth` lambdas deep ranges over (1 is
+    /// the outermost lambda).
+    Variable {
+        depth: usize,
+        column: StoredColumn,
+    },
+    /// `nav/any(v: body)`, `nav/any()` or `nav/all(v: body)` over a collection-valued
+    /// navigation of the entity set; the body's variable has depth `depth`.
+    Lambda {
+        kind: LambdaKind,
+        related: Related,
+        depth: usize,
+        body: Option<Box<Typed>>,
+    },
+}
+
+/// How rows of a related set join the entity set's row, as SQL needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Related {
+    pub table: String,
+    /// The related set's row filter (`media = 'Voice'`), as (column, value).
+    pub row_filter: Option<(String, String)>,
+    /// (column of the entity set, column of the related set) pairs that must be equal.
+    pub join: Vec<(String, String)>,
+}
+
+/// A stored column and whether its property is the tenant's local time of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredColumn {
+    pub name: String,
+    pub local_time: bool,
 }
 
 impl Typed {
@@ -97,14 +135,17 @@ const MAX_ALIAS_DEPTH: usize = 8;
 
 /// Binds expressions of one request against one entity set.
 pub struct Binder<'a> {
+    pub model: &'a Model,
     pub set: &'a EntitySet,
     pub aliases: &'a BTreeMap<String, String>,
     alias_depth: usize,
+    /// The lambda variables in scope, outermost first, with the set each ranges over.
+    variables: Vec<(String, &'a EntitySet)>,
 }
 
 impl<'a> Binder<'a> {
-    pub fn new(set: &'a EntitySet, aliases: &'a BTreeMap<String, String>) -> Binder<'a> {
-        Binder { set, aliases, alias_depth: 0 }
+    pub fn new(model: &'a Model, set: &'a EntitySet, aliases: &'a BTreeMap<String, String>) -> Binder<'a> {
+        Binder { model, set, aliases, alias_depth: 0, variables: Vec::new() }
     }
 
     /// Binds a `$filter`: the expression must be Boolean.
@@ -128,10 +169,7 @@ impl<'a> Binder<'a> {
             Expr::Alias(name) => self.alias(name),
             Expr::Member(path) => self.member(path),
             Expr::Call { name, args } => self.call(name, args),
-            Expr::Lambda { path, .. } => Err(BindError::NotImplemented(format!(
-                "the lambda operators any/all (on `{}`), which need navigation properties",
-                path.join("/")
-            ))),
+            Expr::Lambda { path, kind, body } => self.lambda(path, *kind, body.as_ref()),
             Expr::Not(inner) => {
                 let inner = self.bind(inner)?;
                 expect(&inner, &[ScalarType::Boolean], "not")?;
@@ -195,27 +233,107 @@ impl<'a> Binder<'a> {
             Some("$root") => return Err(BindError::NotImplemented("`$root` paths".into())),
             _ => path,
         };
-        let [name] = path else {
-            let first = path.first().map(String::as_str).unwrap_or_default();
-            if self.set.navigation_property(first).is_some() {
-                return Err(BindError::NotImplemented(format!(
-                    "the navigation path `{}` in an expression",
-                    path.join("/")
-                )));
+        if let [variable, rest @ ..] = path
+            && let Some(depth) = self.variables.iter().rposition(|(name, _)| name == variable)
+        {
+            let set = self.variables[depth].1;
+            let [name] = rest else {
+                return Err(BindError::NotImplemented(format!("the path `{}` inside a lambda", path.join("/"))));
+            };
+            let p = set
+                .property(name)
+                .ok_or_else(|| BindError::UnknownProperty { entity_set: set.name.clone(), property: name.clone() })?;
+            let column = StoredColumn { name: p.column().to_owned(), local_time: p.is_local_time() };
+            return Ok(Typed::new(
+                Node::Variable { depth: depth + 1, column },
+                Some(ScalarType::of(p.edm_type)),
+                p.nullable,
+            ));
+        }
+        match path {
+            [name] => {
+                if let Some(index) = self.set.properties.iter().position(|p| p.name == *name) {
+                    let p: &Property = &self.set.properties[index];
+                    return Ok(Typed::new(Node::Property(index), Some(ScalarType::of(p.edm_type)), p.nullable));
+                }
+                if self.set.navigation_property(name).is_some() {
+                    return Err(BindError::NotStructured { path: name.clone() });
+                }
+                Err(self.unknown(name))
             }
-            if self.set.property(first).is_none() {
-                return Err(self.unknown(first));
+            [first, name] if self.set.navigation_property(first).is_some() => {
+                let navigation = self.set.navigation_property(first).expect("checked");
+                if navigation.collection {
+                    return Err(BindError::CollectionPath { path: path.join("/") });
+                }
+                let (related, target) = self.related(navigation);
+                let p = target.property(name).ok_or_else(|| BindError::UnknownProperty {
+                    entity_set: target.name.clone(),
+                    property: name.clone(),
+                })?;
+                let column = StoredColumn { name: p.column().to_owned(), local_time: p.is_local_time() };
+                Ok(Typed::new(Node::Navigated { related, column }, Some(ScalarType::of(p.edm_type)), true))
             }
-            return Err(BindError::NotStructured { path: path.join("/") });
+            [first, ..] if self.set.navigation_property(first).is_some() => {
+                Err(BindError::NotImplemented(format!("the navigation path `{}` beyond one step", path.join("/"))))
+            }
+            [first, ..] if self.set.property(first).is_some() => Err(BindError::NotStructured { path: path.join("/") }),
+            [first, ..] => Err(self.unknown(first)),
+            [] => Err(BindError::NotStructured { path: String::new() }),
+        }
+    }
+
+    /// How the target of `navigation` (from the entity set) joins it, and the target set.
+    fn related(&self, navigation: &NavigationProperty) -> (Related, &'a EntitySet) {
+        let target = self.model.entity_set(&navigation.target).expect("the model's navigation targets exist");
+        let join = navigation
+            .on
+            .iter()
+            .map(|(local, remote)| {
+                let outer = self.set.property(local).expect("navigations join on properties").column().to_owned();
+                let inner = target.property(remote).expect("navigations join on properties").column().to_owned();
+                (outer, inner)
+            })
+            .collect();
+        let row_filter = target.row_filter.as_ref().map(|f| (f.column.clone(), f.value.clone()));
+        (Related { table: target.table.clone(), row_filter, join }, target)
+    }
+
+    /// `nav/any(v: body)` and `nav/all(v: body)` over a collection-valued navigation of the
+    /// entity set.
+    fn lambda(
+        &mut self,
+        path: &[String],
+        kind: LambdaKind,
+        body: Option<&(String, Box<Expr>)>,
+    ) -> Result<Typed, BindError> {
+        let path = match path.first().map(String::as_str) {
+            Some("$it" | "$this") => &path[1..],
+            _ => path,
         };
-        if let Some(index) = self.set.properties.iter().position(|p| p.name == *name) {
-            let p: &Property = &self.set.properties[index];
-            return Ok(Typed::new(Node::Property(index), Some(ScalarType::of(p.edm_type)), p.nullable));
-        }
-        if self.set.navigation_property(name).is_some() {
-            return Err(BindError::NotImplemented(format!("the navigation property `{name}` in an expression")));
-        }
-        Err(self.unknown(name))
+        let [name] = path else {
+            return Err(BindError::NotImplemented(format!("a lambda over the path `{}`", path.join("/"))));
+        };
+        let navigation = match self.set.navigation_property(name) {
+            Some(n) if n.collection => n,
+            Some(_) => return Err(BindError::NotCollection { path: name.clone() }),
+            None if self.set.property(name).is_some() => return Err(BindError::NotCollection { path: name.clone() }),
+            None => return Err(self.unknown(name)),
+        };
+        let (related, target) = self.related(navigation);
+        let depth = self.variables.len() + 1;
+        let body = match body {
+            None => None,
+            Some((variable, expr)) => {
+                self.variables.push((variable.clone(), target));
+                let bound = self.bind(expr);
+                self.variables.pop();
+                let bound = bound?;
+                expect(&bound, &[ScalarType::Boolean], kind_name(kind))?;
+                Some(Box::new(bound))
+            }
+        };
+        Ok(Typed::new(Node::Lambda { kind, related, depth, body }, Some(ScalarType::Boolean), false))
     }
 
     fn unknown(&self, name: &str) -> BindError {
@@ -293,6 +411,13 @@ fn castable(from: ScalarType, to: ScalarType) -> bool {
         || (from == String
             && matches!(to, Boolean | Int32 | Int64 | Decimal | Double | Date | DateTimeOffset | TimeOfDay | Guid))
         || (from == DateTimeOffset && matches!(to, Date | TimeOfDay))
+}
+
+fn kind_name(kind: LambdaKind) -> &'static str {
+    match kind {
+        LambdaKind::Any => "any",
+        LambdaKind::All => "all",
+    }
 }
 
 fn describe(types: &[Option<ScalarType>]) -> String {

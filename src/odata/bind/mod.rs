@@ -10,7 +10,7 @@ mod functions;
 mod literal;
 mod types;
 
-pub use expr::{Arith, Compare, Logic, Node, Typed};
+pub use expr::{Arith, Compare, Logic, Node, Related, StoredColumn, Typed};
 pub use functions::{FUNCTIONS, Func};
 pub use types::{ScalarType, Value};
 
@@ -29,6 +29,10 @@ pub enum BindError {
     UnknownPathProperty { entity_set: String, property: String },
     #[error("`{path}`: the properties of this feed have no sub-properties")]
     NotStructured { path: String },
+    #[error("`{path}` is a collection; use it with any() or all()")]
+    CollectionPath { path: String },
+    #[error("`{path}` is not a collection, so any() and all() do not apply to it")]
+    NotCollection { path: String },
     #[error("`{0}` is not a canonical function")]
     UnknownFunction(String),
     #[error("`{function}` takes {signature}, not {found}")]
@@ -65,6 +69,8 @@ impl BindError {
             Self::UnknownProperty { .. } => "BIND102",
             Self::UnknownPathProperty { .. } => "BIND116",
             Self::NotStructured { .. } => "BIND103",
+            Self::CollectionPath { .. } => "BIND117",
+            Self::NotCollection { .. } => "BIND118",
             Self::UnknownFunction(_) => "BIND104",
             Self::Arguments { .. } => "BIND105",
             Self::Incompatible { .. } => "BIND106",
@@ -203,7 +209,7 @@ pub fn bind<'m>(model: &'m Model, path: &ResourcePath, options: &QueryOptions) -
             return Err(BindError::OptionNotAllowed(name, "a single entity or property"));
         }
     }
-    let mut binder = Binder::new(set, &options.aliases);
+    let mut binder = Binder::new(model, set, &options.aliases);
     let filter = options.filter.as_ref().map(|f| binder.filter(f)).transpose()?;
     let orderby = match &options.orderby {
         Some(items) => items.iter().map(|i| Ok((binder.bind(&i.expr)?, i.descending))).collect::<Result<_, _>>()?,

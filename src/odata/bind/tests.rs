@@ -65,8 +65,8 @@ fn features_beyond_this_release_are_not_implemented_errors() {
         "$expand=QueueSegments",
         "$apply=aggregate($count as n)",
         "$search=x",
-        "$filter=QueueSegments/any(s: s/durationInSeconds gt 1)",
-        "$filter=Channel/name eq 'x'",
+        "$filter=QueueSegments/any(s: s/Conversation/id eq 'x')",
+        "$filter=Channel/BusinessUnit/name eq 'x'",
         "$filter=geo.distance(a, b) lt 1",
         "$select=QueueSegments",
     ] {
@@ -122,4 +122,27 @@ fn comparisons_with_null_are_never_nullable_for_eq_and_ne() {
     assert!(!q.filter.unwrap().nullable);
     let q = bind_url("Calls", "$filter=customerRingDuration gt 1").unwrap();
     assert!(q.filter.unwrap().nullable);
+}
+
+#[test]
+fn lambdas_and_single_valued_navigation_paths_bind_to_related_sets() {
+    for filter in [
+        "QueueSegments/any(s: s/durationInSeconds gt 1)",
+        "QueueSegments/all(s: s/dequeuedReason eq 'Answered' and s/durationInSeconds lt $it/durationInSeconds)",
+        "QueueSegments/any()",
+        "Channel/name eq 'Support'",
+        "year(NextConversation/startedAt) eq 2024",
+    ] {
+        assert_eq!(error_code("Calls", &format!("$filter={filter}")), "ok", "{filter}");
+    }
+    for (filter, code) in [
+        ("Channel/any(c: c/name eq 'x')", "BIND118"),
+        ("QueueSegments/durationInSeconds eq 1", "BIND117"),
+        ("QueueSegments/any(s: s/nope eq 1)", "BIND102"),
+        ("QueueSegments/any(s: s/durationInSeconds)", "BIND107"),
+        ("Channel/nope eq 1", "BIND102"),
+    ] {
+        assert_eq!(error_code("Calls", &format!("$filter={filter}")), code, "{filter}");
+    }
+    assert_eq!(error_code("Calls", "$orderby=Channel/name desc"), "ok");
 }

@@ -3,8 +3,10 @@
 //! null operand is false, also under `not` (where SQL's unknown would otherwise turn true).
 
 use super::{SqlQuery, TenantScope};
-use crate::odata::bind::{Arith, Compare, Func, Logic, Node, ScalarType, Typed};
+use crate::odata::bind::{Arith, Compare, Func, Logic, Node, Related, ScalarType, Typed};
 use crate::odata::model::EntitySet;
+use crate::odata::model::TENANT_COLUMN;
+use crate::odata::uri::LambdaKind;
 
 /// Accumulates statement text and its text parameters.
 pub struct Writer<'a> {
@@ -13,11 +15,13 @@ pub struct Writer<'a> {
     text: String,
     params: Vec<String>,
     time_zone: Option<usize>,
+    /// Aliases handed out to scalar subqueries (`n1`, `n2`, ...).
+    next_alias: usize,
 }
 
 impl<'a> Writer<'a> {
     pub fn new(set: &'a EntitySet, tenant: &'a TenantScope) -> Writer<'a> {
-        Writer { set, tenant, text: String::with_capacity(256), params: Vec::new(), time_zone: None }
+        Writer { set, tenant, text: String::with_capacity(256), params: Vec::new(), time_zone: None, next_alias: 0 }
     }
 
     pub fn tenant_id(&self) -> &str {
@@ -109,6 +113,42 @@ impl<'a> Writer<'a> {
             }
             Node::Call { func, args } => self.call(*func, args, negated),
             Node::Cast { expr, to } => self.cast(expr, *to, negated),
+            Node::Navigated { related, column } => {
+                self.next_alias += 1;
+                let alias = format!("n{}", self.next_alias);
+                self.push(&format!("(SELECT {alias}.{} FROM ", column.name));
+                self.related(related, &alias);
+                self.push(")");
+            }
+            Node::Variable { depth, column } => self.push(&format!("l{depth}.{}", column.name)),
+            Node::Lambda { kind, related, depth, body } => {
+                let alias = format!("l{depth}");
+                self.push(if *kind == LambdaKind::All {
+                    "(NOT EXISTS (SELECT 1 FROM "
+                } else {
+                    "(EXISTS (SELECT 1 FROM "
+                });
+                self.related(related, &alias);
+                if let Some(body) = body {
+                    // The body decides membership inside the subquery: unknown counts as false.
+                    self.push(if *kind == LambdaKind::All { " AND NOT coalesce(" } else { " AND coalesce(" });
+                    self.expr(body, false);
+                    self.push(", FALSE)");
+                }
+                self.push("))");
+            }
+        }
+    }
+
+    /// `<table> <alias> WHERE <tenant, row filter and join to t>` of a related set.
+    fn related(&mut self, related: &Related, alias: &str) {
+        self.push(&format!("{} {alias} WHERE {alias}.{TENANT_COLUMN} = t.{TENANT_COLUMN}", related.table));
+        if let Some((column, value)) = &related.row_filter {
+            self.push(&format!(" AND {alias}.{column} = "));
+            self.param(value.clone(), None);
+        }
+        for (outer, inner) in &related.join {
+            self.push(&format!(" AND {alias}.{inner} = t.{outer}"));
         }
     }
 
@@ -200,7 +240,11 @@ impl<'a> Writer<'a> {
     }
 
     fn is_local(&self, e: &Typed) -> bool {
-        matches!(e.node, Node::Property(i) if self.set.properties[i].is_local_time())
+        match &e.node {
+            Node::Property(i) => self.set.properties[*i].is_local_time(),
+            Node::Navigated { column, .. } | Node::Variable { column, .. } => column.local_time,
+            _ => false,
+        }
     }
 
     /// A date/time argument ready for `extract`: DateTimeOffset values as wall-clock time.

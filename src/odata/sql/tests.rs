@@ -227,3 +227,23 @@ fn a_navigation_path_restricts_rows_to_those_related_to_the_parent() {
         "SELECT 1 FROM conversations p WHERE p.tenant_id = $1::text AND p.media = $2::text AND p.id = $3::text"
     );
 }
+
+#[test]
+fn lambdas_are_exists_subqueries_scoped_to_the_tenant_and_joined_to_the_row() {
+    check_filter(
+        "QueueSegments/any(s: s/durationInSeconds gt 60) and not QueueSegments/all(s: s/dequeuedReason eq 'Answered')",
+        expect![[
+            r#"((EXISTS (SELECT 1 FROM queue_segments l1 WHERE l1.tenant_id = t.tenant_id AND l1.conversation_id = t.id AND coalesce((l1.duration_seconds > $3::text::integer), FALSE))) AND (NOT (NOT EXISTS (SELECT 1 FROM queue_segments l1 WHERE l1.tenant_id = t.tenant_id AND l1.conversation_id = t.id AND NOT coalesce((l1.dequeued_reason = $4::text), FALSE))))) -- ["contoso", "Voice", "60", "Answered"]"#
+        ]],
+    );
+}
+
+#[test]
+fn a_single_valued_navigation_path_is_a_scalar_subquery() {
+    check_filter(
+        "Channel/name eq 'Support'",
+        expect![[
+            r#"((SELECT n1.name FROM channels n1 WHERE n1.tenant_id = t.tenant_id AND n1.id = t.channel_id) = $3::text) -- ["contoso", "Voice", "Support"]"#
+        ]],
+    );
+}
