@@ -24,13 +24,23 @@ pub fn context_url(
             let key = key_text(path);
             format!("{root}/$metadata#{set}({key})/{}", plan.set.properties[i].name)
         }
-        _ => match &plan.selected {
-            Some(selected) => {
-                let names: Vec<&str> = selected.iter().map(|&i| plan.set.properties[i].name.as_str()).collect();
-                format!("{root}/$metadata#{set}({}){suffix}", names.join(","))
+        _ => {
+            // Navigation properties are listed by plain name (`#Calls(id,Channel)`), as Power
+            // BI expects; with no `$select`, `*` stands for every structural property.
+            let navigation = plan.selected_navigation.iter().map(String::as_str);
+            match &plan.selected {
+                Some(selected) => {
+                    let names: Vec<&str> =
+                        selected.iter().map(|&i| plan.set.properties[i].name.as_str()).chain(navigation).collect();
+                    format!("{root}/$metadata#{set}({}){suffix}", names.join(","))
+                }
+                None if !plan.selected_navigation.is_empty() => {
+                    let names: Vec<&str> = std::iter::once("*").chain(navigation).collect();
+                    format!("{root}/$metadata#{set}({}){suffix}", names.join(","))
+                }
+                None => format!("{root}/$metadata#{set}{suffix}"),
             }
-            None => format!("{root}/$metadata#{set}{suffix}"),
-        },
+        }
     })
 }
 

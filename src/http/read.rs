@@ -138,7 +138,11 @@ fn entity_writer(
             layout.sort_values[at]
         })
         .collect();
-    Ok(EntityWriter::new(plan.set, &plan.columns, layout, json, time_zone, root, &key_columns))
+    let mut writer = EntityWriter::new(plan.set, &plan.columns, layout, json, time_zone, root, &key_columns);
+    for (expansion, at) in plan.expand.iter().zip(&layout.expansions) {
+        writer.expand(&expansion.navigation.name, expansion.target, &expansion.columns, at, time_zone);
+    }
+    Ok(writer)
 }
 
 /// The `Preference-Applied` header for the preferences that were honoured.

@@ -8,7 +8,7 @@
 use super::primitive as p;
 use crate::odata::edm::EdmType;
 use crate::odata::model::{EntitySet, NAMESPACE, Property};
-use crate::odata::sql::{Layout, SortColumn};
+use crate::odata::sql::{ExpansionLayout, Layout, SortColumn};
 use bytes::BufMut;
 use chrono_tz::Tz;
 use tokio_postgres::Row;
@@ -100,6 +100,18 @@ struct Instant(i64);
 /// A text value as the bytes PostgreSQL sent. The database encoding is UTF-8 (the cluster is
 /// created so, and the server checks every string it stores), so they are not validated again.
 struct RawText<'a>(&'a [u8]);
+/// Any value, read only to learn whether it is null.
+struct Present;
+
+impl<'a> FromSql<'a> for Present {
+    fn from_sql(_: &Type, _: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Present)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
 /// A `date` as days since 1970-01-01.
 struct Days(i32);
 /// A `time` as microseconds since midnight.
@@ -173,6 +185,17 @@ pub struct EntityWriter {
     positions: Vec<usize>,
     /// Full metadata: for each key property, its name, kind and the column holding its text.
     key_columns: Vec<(String, Kind, SortColumn)>,
+    /// Expanded single-valued navigation properties, written after the properties.
+    nested: Vec<Nested>,
+}
+
+/// An expanded related entity inside each entity: `"Channel":{...}` or `"Channel":null`.
+struct Nested {
+    /// `"Name":`, pre-rendered.
+    name: Vec<u8>,
+    /// The column that is null when there is no related entity.
+    present: usize,
+    writer: EntityWriter,
 }
 
 impl EntityWriter {
@@ -223,7 +246,28 @@ impl EntityWriter {
             entity_prefix,
             positions: layout.properties.clone(),
             key_columns,
+            nested: Vec::new(),
         }
+    }
+
+    /// Adds an expanded related entity of `set` named `name`, whose `columns` sit at
+    /// `layout.properties` and whose presence shows in `layout.present`.
+    pub fn expand(&mut self, name: &str, set: &EntitySet, columns: &[usize], layout: &ExpansionLayout, time_zone: Tz) {
+        // A nested entity carries no @odata.id of its own here, so full metadata is written as minimal.
+        let options = JsonOptions {
+            metadata: if self.options.metadata == MetadataLevel::Full {
+                MetadataLevel::Minimal
+            } else {
+                self.options.metadata
+            },
+            ..self.options
+        };
+        let inner = Layout { properties: layout.properties.clone(), sort_values: Vec::new(), expansions: Vec::new() };
+        let writer = EntityWriter::new(set, columns, &inner, options, time_zone, "", &[]);
+        let mut key = Vec::new();
+        p::write_string(&mut key, name);
+        key.push(b':');
+        self.nested.push(Nested { name: key, present: layout.present, writer });
     }
 
     /// Writes one entity as a JSON object.
@@ -249,6 +293,25 @@ impl EntityWriter {
             if !written && self.options.omit_nulls {
                 out.truncate(mark);
                 continue;
+            }
+            first = false;
+        }
+        for nested in &mut self.nested {
+            let absent = row
+                .try_get::<_, Option<Present>>(nested.present)
+                .map_err(|source| RowError { column: nested.present, source })?
+                .is_none();
+            if absent && self.options.omit_nulls {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            out.extend_from_slice(&nested.name);
+            if absent {
+                out.extend_from_slice(b"null");
+            } else {
+                nested.writer.write_entity(out, row)?;
             }
             first = false;
         }

@@ -10,6 +10,7 @@ mod metadata;
 mod migrations;
 mod read_disconnect;
 mod read_errors;
+mod read_expand;
 mod read_filter;
 mod read_format;
 mod read_navigation;

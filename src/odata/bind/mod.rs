@@ -5,11 +5,13 @@
 //! Invariants: pure (no IO); every name a later stage sees comes from the model, never from the
 //! URL; every failure is a `BindError` with a stable `BIND1xx` code.
 
+mod expand;
 mod expr;
 mod functions;
 mod literal;
 mod types;
 
+pub use expand::Expansion;
 pub use expr::{Arith, Compare, Logic, Node, Related, StoredColumn, Typed};
 pub use functions::{FUNCTIONS, Func};
 pub use types::{ScalarType, Value};
@@ -29,6 +31,10 @@ pub enum BindError {
     UnknownPathProperty { entity_set: String, property: String },
     #[error("`{path}`: the properties of this feed have no sub-properties")]
     NotStructured { path: String },
+    #[error("`{entity_set}` has no navigation property `{navigation}`")]
+    UnknownNavigation { entity_set: String, navigation: String },
+    #[error("`{0}` is expanded more than once")]
+    DuplicateExpand(String),
     #[error("`{path}` is a collection; use it with any() or all()")]
     CollectionPath { path: String },
     #[error("`{path}` is not a collection, so any() and all() do not apply to it")]
@@ -70,6 +76,8 @@ impl BindError {
             Self::UnknownPathProperty { .. } => "BIND116",
             Self::NotStructured { .. } => "BIND103",
             Self::CollectionPath { .. } => "BIND117",
+            Self::UnknownNavigation { .. } => "BIND119",
+            Self::DuplicateExpand(_) => "BIND120",
             Self::NotCollection { .. } => "BIND118",
             Self::UnknownFunction(_) => "BIND104",
             Self::Arguments { .. } => "BIND105",
@@ -128,6 +136,10 @@ pub struct BoundQuery<'m> {
     pub skiptoken: Option<String>,
     /// When the path navigates from one entity (`Calls('x')/QueueSegments`), that entity.
     pub via: Option<Via<'m>>,
+    /// Expanded single-valued navigation properties, in request order.
+    pub expand: Vec<Expansion<'m>>,
+    /// Navigation properties named in `$select` or `$expand`, for the context URL.
+    pub selected_navigation: Vec<String>,
 }
 
 /// The entity a navigation path starts from, and the navigation property it follows.
@@ -143,9 +155,6 @@ pub struct Via<'m> {
 pub fn bind<'m>(model: &'m Model, path: &ResourcePath, options: &QueryOptions) -> Result<BoundQuery<'m>, BindError> {
     if let Some(option) = options.unsupported.first() {
         return Err(BindError::NotImplemented(format!("the query option `{option}`")));
-    }
-    if options.expand.is_some() {
-        return Err(BindError::NotImplemented("`$expand`".into()));
     }
     let first = model.entity_set(&path.set).ok_or_else(|| BindError::UnknownEntitySet(path.set.clone()))?;
     let mut set = first;
@@ -215,10 +224,21 @@ pub fn bind<'m>(model: &'m Model, path: &ResourcePath, options: &QueryOptions) -
         Some(items) => items.iter().map(|i| Ok((binder.bind(&i.expr)?, i.descending))).collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
+    let expand = match (&options.expand, &target) {
+        (None, _) => Vec::new(),
+        (Some(items), Target::Collection | Target::Entity) => expand::bind_expand(model, set, items)?,
+        (Some(_), _) => return Err(BindError::OptionNotAllowed("$expand", "a count or a property")),
+    };
+    let mut selected_navigation = Vec::new();
     let select = match &options.select {
         None => Selection::All,
-        Some(items) => bind_select(set, items)?,
+        Some(items) => bind_select(set, items, &mut selected_navigation)?,
     };
+    for expansion in &expand {
+        if !selected_navigation.contains(&expansion.navigation.name) {
+            selected_navigation.push(expansion.navigation.name.clone());
+        }
+    }
     Ok(BoundQuery {
         set,
         target,
@@ -231,10 +251,14 @@ pub fn bind<'m>(model: &'m Model, path: &ResourcePath, options: &QueryOptions) -
         count: options.count.unwrap_or(false),
         skiptoken: options.skiptoken.clone(),
         via,
+        expand,
+        selected_navigation,
     })
 }
 
-fn bind_select(set: &EntitySet, items: &[SelectItem]) -> Result<Selection, BindError> {
+/// The selected structural properties; navigation properties named are collected apart (they
+/// are listed in the context URL, and written when expanded).
+fn bind_select(set: &EntitySet, items: &[SelectItem], navigation: &mut Vec<String>) -> Result<Selection, BindError> {
     let mut chosen = Vec::new();
     for item in items {
         let path = match item {
@@ -248,7 +272,9 @@ fn bind_select(set: &EntitySet, items: &[SelectItem]) -> Result<Selection, BindE
             Some(i) if !chosen.contains(&i) => chosen.push(i),
             Some(_) => {}
             None if set.navigation_property(name).is_some() => {
-                return Err(BindError::NotImplemented(format!("selecting the navigation property `{name}`")));
+                if !navigation.contains(name) {
+                    navigation.push(name.clone());
+                }
             }
             None => {
                 return Err(BindError::UnknownProperty { entity_set: set.name.clone(), property: name.clone() });

@@ -68,7 +68,7 @@ fn features_beyond_this_release_are_not_implemented_errors() {
         "$filter=QueueSegments/any(s: s/Conversation/id eq 'x')",
         "$filter=Channel/BusinessUnit/name eq 'x'",
         "$filter=geo.distance(a, b) lt 1",
-        "$select=QueueSegments",
+        "$expand=Channel($top=1)",
     ] {
         assert_eq!(error_code("Calls", query), "NotImplemented", "{query}");
     }

@@ -7,7 +7,7 @@
 
 pub mod skiptoken;
 
-use crate::odata::bind::{BoundQuery, Compare, Node, ScalarType, Selection, Target, Typed, Via};
+use crate::odata::bind::{BoundQuery, Compare, Expansion, Node, ScalarType, Selection, Target, Typed, Via};
 use crate::odata::model::EntitySet;
 pub use skiptoken::{Cursor, InvalidToken, SigningKey};
 
@@ -86,6 +86,10 @@ pub struct ReadPlan<'m> {
     pub scope: String,
     /// The entity a navigation path starts from.
     pub via: Option<Via<'m>>,
+    /// Expanded single-valued navigation properties, joined into the page query.
+    pub expand: Vec<Expansion<'m>>,
+    /// Navigation properties the context URL lists.
+    pub selected_navigation: Vec<String>,
 }
 
 /// The page size for a request: the client's preference when given and within limits.
@@ -187,6 +191,8 @@ pub fn read_plan<'m>(
         count: query.count,
         scope,
         via: query.via,
+        expand: query.expand,
+        selected_navigation: query.selected_navigation,
     })
 }
 

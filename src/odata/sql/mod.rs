@@ -37,6 +37,17 @@ pub struct Layout {
     pub properties: Vec<usize>,
     /// For each sort key of `plan.order`, the result column holding its value.
     pub sort_values: Vec<SortColumn>,
+    /// For each of `plan.expand`, where its related entity's columns are.
+    pub expansions: Vec<ExpansionLayout>,
+}
+
+/// Where an expanded related entity is in the result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpansionLayout {
+    /// A column of the join that is null exactly when there is no related entity.
+    pub present: usize,
+    /// For each of the expansion's `columns`, its result column.
+    pub properties: Vec<usize>,
 }
 
 /// A result column holding a sort key's value, and how to read it as PostgreSQL text.
@@ -103,7 +114,32 @@ pub fn select(plan: &ReadPlan, tenant: &TenantScope) -> (SqlQuery, Layout) {
         sort_values.push(SortColumn::Text(next));
         next += 1;
     }
-    from_where(&mut w, plan);
+    let mut expansions = Vec::with_capacity(plan.expand.len());
+    for (i, expansion) in plan.expand.iter().enumerate() {
+        let alias = format!("x{}", i + 1);
+        let (_, inner) = &expansion.related.join[0];
+        w.push(&format!(", {alias}.{inner}"));
+        let present = next;
+        next += 1;
+        let mut properties = Vec::with_capacity(expansion.columns.len());
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        for &index in &expansion.columns {
+            let property = &expansion.target.properties[index];
+            if let Some((_, at)) = seen.iter().find(|(c, _)| *c == property.column()) {
+                properties.push(*at);
+                continue;
+            }
+            w.push(&format!(", {alias}.{}", property.column()));
+            if matches!(property.edm_type, EdmType::Decimal { .. }) {
+                w.push("::text");
+            }
+            seen.push((property.column(), next));
+            properties.push(next);
+            next += 1;
+        }
+        expansions.push(ExpansionLayout { present, properties });
+    }
+    from_where(&mut w, plan, true);
     if let Some(after) = &plan.after {
         w.push(" AND ");
         keyset(&mut w, &plan.order, after);
@@ -126,22 +162,37 @@ pub fn select(plan: &ReadPlan, tenant: &TenantScope) -> (SqlQuery, Layout) {
     if plan.offset > 0 {
         w.push(&format!(" OFFSET {}", plan.offset));
     }
-    (w.finish(), Layout { properties, sort_values })
+    (w.finish(), Layout { properties, sort_values, expansions })
 }
 
 /// The count of the entities the plan's filter selects (ignoring paging, `$top` and `$skip`).
 pub fn count(plan: &ReadPlan, tenant: &TenantScope) -> SqlQuery {
     let mut w = Writer::new(plan.set, tenant);
     w.push("SELECT count(*)");
-    from_where(&mut w, plan);
+    from_where(&mut w, plan, false);
     w.finish()
 }
 
-fn from_where(w: &mut Writer, plan: &ReadPlan) {
+/// `FROM <table> t [LEFT JOIN <expanded> x1 ...] WHERE <tenant, row filter, navigation, filter>`.
+/// A count leaves the joins out: each joins at most one row, so they cannot change it.
+fn from_where(w: &mut Writer, plan: &ReadPlan, joins: bool) {
     let set: &EntitySet = plan.set;
     w.push(" FROM ");
     w.push(&set.table);
-    w.push(" t WHERE t.");
+    w.push(" t");
+    for (i, expansion) in plan.expand.iter().enumerate().filter(|_| joins) {
+        let alias = format!("x{}", i + 1);
+        let related = &expansion.related;
+        w.push(&format!(" LEFT JOIN {} {alias} ON {alias}.{TENANT_COLUMN} = t.{TENANT_COLUMN}", related.table));
+        if let Some((column, value)) = &related.row_filter {
+            w.push(&format!(" AND {alias}.{column} = "));
+            w.param(value.clone(), None);
+        }
+        for (outer, inner) in &related.join {
+            w.push(&format!(" AND {alias}.{inner} = t.{outer}"));
+        }
+    }
+    w.push(" WHERE t.");
     w.push(TENANT_COLUMN);
     w.push(" = ");
     let tenant = w.tenant_id().to_owned();
