@@ -5,7 +5,7 @@
 use crate::odata::bind::Target;
 use crate::odata::plan::ReadPlan;
 use crate::odata::uri::{self, KeyPredicate, ResourcePath};
-use crate::serialize::json::{JsonOptions, MetadataLevel};
+use crate::serialize::json::{JsonOptions, MetadataLevel, url_encode};
 
 /// The absolute context URL, or `None` under `odata.metadata=none`.
 pub fn context_url(
@@ -47,16 +47,9 @@ pub fn context_url(
 /// The key predicate of a path in canonical URL form.
 fn key_text(path: &ResourcePath) -> String {
     let encode = |lit: &uri::Literal| {
-        let text = lit.to_string();
         let mut out = Vec::new();
-        for &b in text.as_bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~':".contains(&b) {
-                out.push(b);
-            } else {
-                out.extend_from_slice(format!("%{b:02X}").as_bytes());
-            }
-        }
-        String::from_utf8(out).expect("ASCII")
+        url_encode(&mut out, &lit.to_string());
+        String::from_utf8(out).expect("percent-encoding leaves ASCII")
     };
     match &path.key {
         Some(KeyPredicate::Single(lit)) => encode(lit),

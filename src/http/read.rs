@@ -132,7 +132,7 @@ fn entity_writer(
         .key
         .iter()
         .map(|k| {
-            let index = plan.set.properties.iter().position(|p| &p.name == k).expect("keys are properties");
+            let index = plan.set.property_index(k).expect("keys are properties");
             let at =
                 plan.order.iter().position(|o| o.expr.node == Node::Property(index)).expect("the key is in the order");
             layout.sort_values[at]

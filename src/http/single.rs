@@ -40,46 +40,48 @@ impl Single<'_> {
     /// `{"@odata.context":"…#Set(key)/property","value":…}`, or 204 when the value is null.
     pub async fn property(
         &self,
-        mut writer: EntityWriter,
+        writer: EntityWriter,
         first: Option<Row>,
         rows: Rows,
     ) -> Result<HttpResponse, ApiError> {
-        let row = self.row(first)?;
-        let mut value = Vec::new();
-        let present = writer.write_value(&mut value, &row, 0).map_err(anyhow::Error::new)?;
-        drain(rows).await?;
-        if !present {
+        let Some(value) = self.value(writer, first, rows, false).await? else {
             return Ok(HttpResponse::NoContent().finish());
-        }
+        };
+        let mut object = Vec::with_capacity(value.len() + 16);
+        object.extend_from_slice(b"{\"value\":");
+        object.extend_from_slice(&value);
+        object.push(b'}');
         let context = context_url(self.root, self.plan, self.path, self.json, "");
-        let mut out = Vec::with_capacity(value.len() + 128);
-        out.push(b'{');
-        if let Some(context) = context {
-            out.extend_from_slice(b"\"@odata.context\":");
-            write_string(&mut out, &context);
-            out.push(b',');
-        }
-        out.extend_from_slice(b"\"value\":");
-        out.extend_from_slice(&value);
-        out.push(b'}');
-        Ok(HttpResponse::Ok().content_type(self.json.content_type()).body(out))
+        Ok(HttpResponse::Ok().content_type(self.json.content_type()).body(with_context(object, context.as_deref())))
     }
 
     /// The raw value as `text/plain`, or 204 when it is null.
     pub async fn raw_value(
         &self,
-        mut writer: EntityWriter,
+        writer: EntityWriter,
         first: Option<Row>,
         rows: Rows,
     ) -> Result<HttpResponse, ApiError> {
+        match self.value(writer, first, rows, true).await? {
+            Some(text) => Ok(HttpResponse::Ok().content_type("text/plain;charset=utf-8").body(text)),
+            None => Ok(HttpResponse::NoContent().finish()),
+        }
+    }
+
+    /// The one property's value, as JSON or raw text; `None` when it is null.
+    async fn value(
+        &self,
+        mut writer: EntityWriter,
+        first: Option<Row>,
+        rows: Rows,
+        raw: bool,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
         let row = self.row(first)?;
         let mut out = Vec::new();
-        let present = writer.write_raw(&mut out, &row, 0).map_err(anyhow::Error::new)?;
+        let present = if raw { writer.write_raw(&mut out, &row, 0) } else { writer.write_value(&mut out, &row, 0) };
+        let present = present.map_err(anyhow::Error::new)?;
         drain(rows).await?;
-        if !present {
-            return Ok(HttpResponse::NoContent().finish());
-        }
-        Ok(HttpResponse::Ok().content_type("text/plain;charset=utf-8").body(out))
+        Ok(present.then_some(out))
     }
 }
 

@@ -454,7 +454,7 @@ fn iso_instant(pg: &str) -> String {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters and `'`, `:`.
-fn url_encode(out: &mut Vec<u8>, text: &str) {
+pub fn url_encode(out: &mut Vec<u8>, text: &str) {
     for &b in text.as_bytes() {
         if b.is_ascii_alphanumeric() || b"-._~':".contains(&b) {
             out.push(b);

@@ -71,17 +71,7 @@ pub fn bind_expand<'m>(
             None => (0..target.properties.len()).collect(),
             Some(select) => select_columns(target, select)?,
         };
-        let join = navigation
-            .on
-            .iter()
-            .map(|(local, remote)| {
-                let outer = set.property(local).expect("navigations join on properties").column().to_owned();
-                let inner = target.property(remote).expect("navigations join on properties").column().to_owned();
-                (outer, inner)
-            })
-            .collect();
-        let row_filter = target.row_filter.as_ref().map(|f| (f.column.clone(), f.value.clone()));
-        let related = Related { table: target.table.clone(), row_filter, join };
+        let related = Related::of(set, navigation, target);
         out.push(Expansion { navigation, target, related, columns });
     }
     Ok(out)
@@ -98,9 +88,7 @@ fn select_columns(target: &EntitySet, select: &[SelectItem]) -> Result<Vec<usize
             return Err(BindError::NotStructured { path: path.join("/") });
         };
         let index = target
-            .properties
-            .iter()
-            .position(|p| p.name == *name)
+            .property_index(name)
             .ok_or_else(|| BindError::UnknownProperty { entity_set: target.name.clone(), property: name.clone() })?;
         if !columns.contains(&index) {
             columns.push(index);

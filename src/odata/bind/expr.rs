@@ -113,6 +113,23 @@ pub struct Related {
     pub join: Vec<(String, String)>,
 }
 
+impl Related {
+    /// How the target of `navigation`, a navigation property of `set`, joins `set`'s rows.
+    pub fn of(set: &EntitySet, navigation: &NavigationProperty, target: &EntitySet) -> Related {
+        let join = navigation
+            .on
+            .iter()
+            .map(|(local, remote)| {
+                let outer = set.property(local).expect("navigations join on properties").column().to_owned();
+                let inner = target.property(remote).expect("navigations join on properties").column().to_owned();
+                (outer, inner)
+            })
+            .collect();
+        let row_filter = target.row_filter.as_ref().map(|f| (f.column.clone(), f.value.clone()));
+        Related { table: target.table.clone(), row_filter, join }
+    }
+}
+
 /// A stored column and whether its property is the tenant's local time of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredColumn {
@@ -252,7 +269,7 @@ impl<'a> Binder<'a> {
         }
         match path {
             [name] => {
-                if let Some(index) = self.set.properties.iter().position(|p| p.name == *name) {
+                if let Some(index) = self.set.property_index(name) {
                     let p: &Property = &self.set.properties[index];
                     return Ok(Typed::new(Node::Property(index), Some(ScalarType::of(p.edm_type)), p.nullable));
                 }
@@ -286,17 +303,7 @@ impl<'a> Binder<'a> {
     /// How the target of `navigation` (from the entity set) joins it, and the target set.
     fn related(&self, navigation: &NavigationProperty) -> (Related, &'a EntitySet) {
         let target = self.model.entity_set(&navigation.target).expect("the model's navigation targets exist");
-        let join = navigation
-            .on
-            .iter()
-            .map(|(local, remote)| {
-                let outer = self.set.property(local).expect("navigations join on properties").column().to_owned();
-                let inner = target.property(remote).expect("navigations join on properties").column().to_owned();
-                (outer, inner)
-            })
-            .collect();
-        let row_filter = target.row_filter.as_ref().map(|f| (f.column.clone(), f.value.clone()));
-        (Related { table: target.table.clone(), row_filter, join }, target)
+        (Related::of(self.set, navigation, target), target)
     }
 
     /// `nav/any(v: body)` and `nav/all(v: body)` over a collection-valued navigation of the

@@ -174,9 +174,7 @@ pub fn bind<'m>(model: &'m Model, path: &ResourcePath, options: &QueryOptions) -
         via = Some(Via { parent: first, key: std::mem::take(&mut key), navigation });
     }
     let property = |name: &str| {
-        set.properties
-            .iter()
-            .position(|p| p.name == name)
+        set.property_index(name)
             .ok_or_else(|| BindError::UnknownPathProperty { entity_set: set.name.clone(), property: name.to_owned() })
     };
     let target = match (&path.tail, &via, key.is_empty()) {
@@ -268,7 +266,7 @@ fn bind_select(set: &EntitySet, items: &[SelectItem], navigation: &mut Vec<Strin
         let [name] = path.as_slice() else {
             return Err(BindError::NotStructured { path: path.join("/") });
         };
-        match set.properties.iter().position(|p| p.name == *name) {
+        match set.property_index(name) {
             Some(i) if !chosen.contains(&i) => chosen.push(i),
             Some(_) => {}
             None if set.navigation_property(name).is_some() => {
@@ -300,7 +298,7 @@ fn bind_key(set: &EntitySet, key: &KeyPredicate) -> Result<Vec<(usize, Value)>, 
     let mut out = Vec::new();
     for key_name in &set.key {
         let (_, lit) = pairs.iter().find(|(n, _)| n == key_name).expect("checked above");
-        let index = set.properties.iter().position(|p| &p.name == key_name).expect("the model's keys are properties");
+        let index = set.property_index(key_name).expect("the model's keys are properties");
         let want = ScalarType::of(set.properties[index].edm_type);
         let value = literal::value(lit)?.ok_or_else(|| mismatch("null".into()))?;
         if !ScalarType::comparable(want, value.ty)

@@ -166,6 +166,11 @@ impl EntitySet {
         self.properties.iter().find(|p| p.name == name)
     }
 
+    /// The position in `properties` of the property with this exact name.
+    pub fn property_index(&self, name: &str) -> Option<usize> {
+        self.properties.iter().position(|p| p.name == name)
+    }
+
     /// The navigation property with this exact name.
     pub fn navigation_property(&self, name: &str) -> Option<&NavigationProperty> {
         self.navigation.iter().find(|n| n.name == name)

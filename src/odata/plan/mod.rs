@@ -129,7 +129,7 @@ pub fn read_plan<'m>(
         .map(|(expr, descending)| SortKey { expr, descending })
         .collect();
     for key_name in &set.key {
-        let index = set.properties.iter().position(|p| &p.name == key_name).expect("keys are properties");
+        let index = set.property_index(key_name).expect("keys are properties");
         let already = order.iter().any(|k| k.expr.node == Node::Property(index));
         if !already {
             let ty = ScalarType::of(set.properties[index].edm_type);

@@ -142,7 +142,14 @@ impl<'a> Writer<'a> {
 
     /// `<table> <alias> WHERE <tenant, row filter and join to t>` of a related set.
     fn related(&mut self, related: &Related, alias: &str) {
-        self.push(&format!("{} {alias} WHERE {alias}.{TENANT_COLUMN} = t.{TENANT_COLUMN}", related.table));
+        self.push(&format!("{} {alias} WHERE ", related.table));
+        self.joined(related, alias);
+    }
+
+    /// `<alias>.tenant_id = t.tenant_id [AND <row filter>] AND <alias>.<inner> = t.<outer> ...`:
+    /// the rows of a related set that belong to the outer row `t`.
+    pub fn joined(&mut self, related: &Related, alias: &str) {
+        self.push(&format!("{alias}.{TENANT_COLUMN} = t.{TENANT_COLUMN}"));
         if let Some((column, value)) = &related.row_filter {
             self.push(&format!(" AND {alias}.{column} = "));
             self.param(value.clone(), None);

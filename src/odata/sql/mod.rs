@@ -182,15 +182,8 @@ fn from_where(w: &mut Writer, plan: &ReadPlan, joins: bool) {
     w.push(" t");
     for (i, expansion) in plan.expand.iter().enumerate().filter(|_| joins) {
         let alias = format!("x{}", i + 1);
-        let related = &expansion.related;
-        w.push(&format!(" LEFT JOIN {} {alias} ON {alias}.{TENANT_COLUMN} = t.{TENANT_COLUMN}", related.table));
-        if let Some((column, value)) = &related.row_filter {
-            w.push(&format!(" AND {alias}.{column} = "));
-            w.param(value.clone(), None);
-        }
-        for (outer, inner) in &related.join {
-            w.push(&format!(" AND {alias}.{inner} = t.{outer}"));
-        }
+        w.push(&format!(" LEFT JOIN {} {alias} ON ", expansion.related.table));
+        w.joined(&expansion.related, &alias);
     }
     w.push(" WHERE t.");
     w.push(TENANT_COLUMN);
