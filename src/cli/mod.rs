@@ -85,6 +85,9 @@ pub struct ServeArgs {
     /// The largest `$top` accepted.
     #[arg(long, env = "ODATA_FEED_MAX_TOP", default_value_t = 1_000_000_000)]
     pub max_top: u64,
+    /// How many levels `$expand` may nest (`$levels=max` expands this deep).
+    #[arg(long, env = "ODATA_FEED_MAX_EXPAND_DEPTH", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=8))]
+    pub max_expand_depth: u64,
     /// Seconds a read statement may run (a streamed page included) before it is cancelled.
     #[arg(long, env = "ODATA_FEED_STATEMENT_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     pub statement_timeout: u64,

@@ -49,6 +49,7 @@ fn serve_on(
         let pool = db::pool::connect_reader(database_url, args.pool_size, timeout).await?;
         let mut read = http::ReadSettings::new(db::secrets::skiptoken_key(&pool).await?);
         read.default_tenant = args.default_tenant.clone();
+        read.max_expand_depth = args.max_expand_depth as usize;
         read.limits = Limits {
             page_size: args.page_size,
             max_page_size: args.max_page_size.max(args.page_size),

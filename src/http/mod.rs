@@ -52,6 +52,8 @@ pub struct ReadSettings {
     pub signing_key: SigningKey,
     /// The longest request URL accepted (at least 8 KB).
     pub max_url_length: usize,
+    /// How deep `$expand` may nest.
+    pub max_expand_depth: usize,
 }
 
 /// The default for `ReadSettings::max_url_length`.
@@ -60,7 +62,13 @@ pub const MAX_URL_LENGTH: usize = 16 * 1024;
 impl ReadSettings {
     /// Default limits and no configured tenant.
     pub fn new(signing_key: SigningKey) -> ReadSettings {
-        ReadSettings { limits: Limits::default(), default_tenant: None, signing_key, max_url_length: MAX_URL_LENGTH }
+        ReadSettings {
+            limits: Limits::default(),
+            default_tenant: None,
+            signing_key,
+            max_url_length: MAX_URL_LENGTH,
+            max_expand_depth: crate::odata::bind::DEFAULT_EXPAND_DEPTH,
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use crate::db::read::Rows;
 use crate::odata::plan::{self, Cursor, ReadPlan};
 use crate::odata::sql::{Layout, SortColumn};
 use crate::odata::uri::{self, ResourcePath};
-use crate::serialize::json::{self, EntityWriter, JsonOptions};
+use crate::serialize::expanded::EntityTree;
+use crate::serialize::json::{self, JsonOptions};
 use actix_web::{HttpRequest, web::Bytes};
 use futures_util::{Stream, StreamExt};
 use tokio_postgres::Row;
@@ -19,7 +20,7 @@ const CHUNK: usize = 32 * 1024;
 /// A collection page being streamed.
 pub struct Page {
     rows: Rows,
-    writer: EntityWriter,
+    writer: EntityTree,
     buffer: Vec<u8>,
     pending: Option<Row>,
     /// The last row written, for the next skiptoken.
@@ -42,7 +43,7 @@ impl Page {
     pub fn new(
         plan: ReadPlan,
         layout: Layout,
-        writer: EntityWriter,
+        writer: EntityTree,
         rows: Rows,
         first: Option<Row>,
         req: &HttpRequest,
@@ -109,10 +110,17 @@ impl Page {
                 None => self.rows.next().await.transpose()?,
             };
             let Some(row) = row else {
+                self.writer.close(&mut self.buffer);
                 json::page_end(&mut self.buffer, None);
                 self.done = true;
                 return Ok(());
             };
+            if !self.writer.starts_entity(&row).map_err(anyhow::Error::new)? {
+                // A related entity of the entity being written.
+                self.writer.write(&mut self.buffer, &row).map_err(anyhow::Error::new)?;
+                continue;
+            }
+            self.writer.close(&mut self.buffer);
             if self.written == self.page_rows {
                 // One row more than the page holds: another page follows.
                 let link = self.next_link()?;
@@ -126,7 +134,7 @@ impl Page {
             if self.written > 0 {
                 self.buffer.push(b',');
             }
-            self.writer.write_entity(&mut self.buffer, &row).map_err(anyhow::Error::new)?;
+            self.writer.write(&mut self.buffer, &row).map_err(anyhow::Error::new)?;
             self.written += 1;
             self.last = Some(row);
         }

@@ -11,7 +11,8 @@ use crate::odata::bind::{self, Node, Target};
 use crate::odata::plan::{self, ReadPlan};
 use crate::odata::sql::{self, Layout, SortColumn, TenantScope};
 use crate::odata::uri;
-use crate::serialize::json::{EntityWriter, JsonOptions, MetadataLevel};
+use crate::serialize::expanded::{EntityTree, Settings};
+use crate::serialize::json::{JsonOptions, MetadataLevel};
 use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
@@ -28,7 +29,7 @@ pub async fn resource(
     let options = uri::parse_query(req.query_string())?;
     let prefer = negotiate::preferences(req.headers().get_all("Prefer").filter_map(|v| v.to_str().ok()));
     // Bind.
-    let query = bind::bind(&state.model, &path, &options)?;
+    let query = bind::bind(&state.model, &path, &options, state.read.max_expand_depth)?;
     let json = match query.target {
         Target::Count | Target::PropertyValue(_) => {
             JsonOptions { metadata: MetadataLevel::None, ieee754: false, omit_nulls: false }
@@ -82,8 +83,8 @@ pub async fn resource(
             }
             Ok(response.body(body))
         }
-        Target::Property(_) => single.property(writer, first, rows).await,
-        Target::PropertyValue(_) => single.raw_value(writer, first, rows).await,
+        Target::Property(_) => single.property(writer.into_root(), first, rows).await,
+        Target::PropertyValue(_) => single.raw_value(writer.into_root(), first, rows).await,
         Target::Collection | Target::Count => {
             let page = Page::new(plan, layout, writer, rows, first, &req, &path, &root, &state, count, json);
             let mut response = HttpResponse::Ok();
@@ -115,14 +116,14 @@ fn check_request<'r>(req: &'r HttpRequest, state: &AppState) -> Result<&'r str, 
     Ok(relative)
 }
 
-/// The writer of the plan's entities, in the tenant's time zone.
+/// The writer of the plan's entities and their expansions, in the tenant's time zone.
 fn entity_writer(
     plan: &ReadPlan,
     layout: &Layout,
     json: JsonOptions,
     tenant: &TenantScope,
     root: &str,
-) -> Result<EntityWriter, ApiError> {
+) -> Result<EntityTree, ApiError> {
     let time_zone: chrono_tz::Tz = tenant
         .time_zone
         .parse()
@@ -138,11 +139,13 @@ fn entity_writer(
             layout.sort_values[at]
         })
         .collect();
-    let mut writer = EntityWriter::new(plan.set, &plan.columns, layout, json, time_zone, root, &key_columns);
-    for (expansion, at) in plan.expand.iter().zip(&layout.expansions) {
-        writer.expand(&expansion.navigation.name, expansion.target, &expansion.columns, at, time_zone);
-    }
-    Ok(writer)
+    // Full metadata links every navigation property the response could have listed.
+    let links = match plan.selected {
+        None => plan.set.navigation.iter().map(|n| n.name.clone()).collect(),
+        Some(_) => plan.selected_navigation.clone(),
+    };
+    let settings = Settings { options: json, time_zone, service_root: root };
+    Ok(EntityTree::new(plan.set, &plan.columns, &plan.expand, layout, &key_columns, links, &settings))
 }
 
 /// The `Preference-Applied` header for the preferences that were honoured.

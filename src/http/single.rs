@@ -6,6 +6,7 @@ use super::context::context_url;
 use crate::db::read::{ReadError, Rows};
 use crate::odata::plan::ReadPlan;
 use crate::odata::uri::ResourcePath;
+use crate::serialize::expanded::EntityTree;
 use crate::serialize::json::{EntityWriter, JsonOptions};
 use crate::serialize::primitive::write_string;
 use actix_web::HttpResponse;
@@ -27,12 +28,15 @@ impl Single<'_> {
         first.ok_or_else(|| ApiError::NoSuchEntity(self.request_path.to_owned()))
     }
 
-    /// `{"@odata.context":"…#Set/$entity", properties…}`.
-    pub async fn entity(&self, mut writer: EntityWriter, first: Option<Row>, rows: Rows) -> Result<Vec<u8>, ApiError> {
+    /// `{"@odata.context":"…#Set/$entity", properties…}`, with the entity's expansions.
+    pub async fn entity(&self, mut tree: EntityTree, first: Option<Row>, mut rows: Rows) -> Result<Vec<u8>, ApiError> {
         let row = self.row(first)?;
         let mut out = Vec::with_capacity(1024);
-        writer.write_entity(&mut out, &row).map_err(anyhow::Error::new)?;
-        drain(rows).await?;
+        tree.write(&mut out, &row).map_err(anyhow::Error::new)?;
+        while let Some(row) = rows.next().await {
+            tree.write(&mut out, &row?).map_err(anyhow::Error::new)?;
+        }
+        tree.close(&mut out);
         let context = context_url(self.root, self.plan, self.path, self.json, "/$entity");
         Ok(with_context(out, context.as_deref()))
     }

@@ -50,7 +50,7 @@ pub const FILTER_FUNCTIONS: [&str; 28] = [
     "isof",
 ];
 
-/// What this build implements: every query option of the read side except `$expand`.
+/// What this build implements: every query option of the read side listed here.
 pub const IMPLEMENTED: Capabilities = Capabilities {
     filter: true,
     filter_functions: &FILTER_FUNCTIONS,
@@ -59,7 +59,7 @@ pub const IMPLEMENTED: Capabilities = Capabilities {
     skip: true,
     count: true,
     select: true,
-    expand: false,
+    expand: true,
 };
 
 #[cfg(test)]

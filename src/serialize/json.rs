@@ -8,7 +8,7 @@
 use super::primitive as p;
 use crate::odata::edm::EdmType;
 use crate::odata::model::{EntitySet, NAMESPACE, Property};
-use crate::odata::sql::{ExpansionLayout, Layout, SortColumn};
+use crate::odata::sql::{EntityLayout, SortColumn};
 use bytes::BufMut;
 use chrono_tz::Tz;
 use tokio_postgres::Row;
@@ -170,6 +170,12 @@ pub struct RowError {
     source: tokio_postgres::Error,
 }
 
+impl RowError {
+    pub fn new(column: usize, source: tokio_postgres::Error) -> RowError {
+        RowError { column, source }
+    }
+}
+
 /// Writes entities of one entity set with a fixed list of properties.
 pub struct EntityWriter {
     /// `"name":` for each column, pre-rendered.
@@ -179,23 +185,53 @@ pub struct EntityWriter {
     annotations: Vec<Option<Vec<u8>>>,
     options: JsonOptions,
     local: p::LocalOffset,
-    /// Full metadata: `"@odata.type":"#NS.Type","@odata.id":"` up to the key predicate.
-    entity_prefix: Option<Vec<u8>>,
+    /// Full metadata: `"@odata.type":"#NS.Type",`.
+    type_annotation: Option<Vec<u8>>,
+    /// Full metadata, or a reference: `<root>/Set(`, the start of `@odata.id`.
+    id_base: Option<String>,
+    /// Full metadata: the navigation properties whose links are written.
+    links: Vec<String>,
     /// For each column, where the row holds it.
     positions: Vec<usize>,
-    /// Full metadata: for each key property, its name, kind and the column holding its text.
+    /// For each key property, its name, kind and the column holding its text (for `@odata.id`).
     key_columns: Vec<(String, Kind, SortColumn)>,
-    /// Expanded single-valued navigation properties, written after the properties.
+    /// Expansions written from the entity's own row, after the properties.
     nested: Vec<Nested>,
+    /// Expansions whose entities come in rows of their own (written by `EntityTree`).
+    pub(crate) rows: Vec<RowsChild>,
+    /// Written as an entity reference (`{"@odata.id":...}`) only.
+    reference: bool,
 }
 
-/// An expanded related entity inside each entity: `"Channel":{...}` or `"Channel":null`.
-struct Nested {
+/// An expansion written from its parent's row.
+enum Nested {
+    /// `"Channel":{...}` or `"Channel":null`.
+    Joined {
+        /// `"Name":`, pre-rendered.
+        name: Vec<u8>,
+        /// The column that is null when there is no related entity.
+        present: usize,
+        writer: EntityWriter,
+    },
+    /// `"Nav@odata.count":n`.
+    Count { name: Vec<u8>, column: usize },
+}
+
+/// An expansion whose related entities follow their parent's row.
+pub(crate) struct RowsChild {
     /// `"Name":`, pre-rendered.
-    name: Vec<u8>,
-    /// The column that is null when there is no related entity.
-    present: usize,
-    writer: EntityWriter,
+    pub name: Vec<u8>,
+    /// `"Name@odata.count":` and the parent's column holding the count, when asked for.
+    pub count: Option<(Vec<u8>, usize)>,
+    pub collection: bool,
+}
+
+/// `"name":` as JSON.
+pub(crate) fn member_name(name: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + 3);
+    p::write_string(&mut out, name);
+    out.push(b':');
+    out
 }
 
 impl EntityWriter {
@@ -205,7 +241,7 @@ impl EntityWriter {
     pub fn new(
         set: &EntitySet,
         columns: &[usize],
-        layout: &Layout,
+        layout: &EntityLayout,
         options: JsonOptions,
         time_zone: Tz,
         service_root: &str,
@@ -213,15 +249,7 @@ impl EntityWriter {
     ) -> EntityWriter {
         let properties: Vec<&Property> = columns.iter().map(|&i| &set.properties[i]).collect();
         let full = options.metadata == MetadataLevel::Full;
-        let names = properties
-            .iter()
-            .map(|prop| {
-                let mut name = Vec::new();
-                p::write_string(&mut name, &prop.name);
-                name.push(b':');
-                name
-            })
-            .collect();
+        let names = properties.iter().map(|prop| member_name(&prop.name)).collect();
         let kinds: Vec<Kind> = properties.iter().map(|prop| Kind::of(prop)).collect();
         let annotations = properties
             .iter()
@@ -231,10 +259,9 @@ impl EntityWriter {
                 Some(format!("\"{}@odata.type\":\"{t}\",", prop.name).into_bytes())
             })
             .collect();
-        let entity_prefix = full.then(|| {
-            format!("\"@odata.type\":\"#{NAMESPACE}.{}\",\"@odata.id\":\"{service_root}/{}(", set.entity_type, set.name)
-                .into_bytes()
-        });
+        let type_annotation =
+            full.then(|| format!("\"@odata.type\":\"#{NAMESPACE}.{}\",", set.entity_type).into_bytes());
+        let id_base = full.then(|| format!("{service_root}/{}(", set.name));
         let key_columns =
             set.key_properties().zip(key_columns).map(|(prop, &at)| (prop.name.clone(), Kind::of(prop), at)).collect();
         EntityWriter {
@@ -243,42 +270,94 @@ impl EntityWriter {
             annotations,
             options,
             local: p::LocalOffset::new(time_zone),
-            entity_prefix,
+            type_annotation,
+            id_base,
+            links: Vec::new(),
             positions: layout.properties.clone(),
             key_columns,
             nested: Vec::new(),
+            rows: Vec::new(),
+            reference: false,
         }
     }
 
-    /// Adds an expanded related entity of `set` named `name`, whose `columns` sit at
-    /// `layout.properties` and whose presence shows in `layout.present`.
-    pub fn expand(&mut self, name: &str, set: &EntitySet, columns: &[usize], layout: &ExpansionLayout, time_zone: Tz) {
-        // A nested entity carries no @odata.id of its own here, so full metadata is written as minimal.
-        let options = JsonOptions {
-            metadata: if self.options.metadata == MetadataLevel::Full {
-                MetadataLevel::Minimal
-            } else {
-                self.options.metadata
-            },
-            ..self.options
-        };
-        let inner = Layout { properties: layout.properties.clone(), sort_values: Vec::new(), expansions: Vec::new() };
-        let writer = EntityWriter::new(set, columns, &inner, options, time_zone, "", &[]);
-        let mut key = Vec::new();
-        p::write_string(&mut key, name);
-        key.push(b':');
-        self.nested.push(Nested { name: key, present: layout.present, writer });
+    /// A writer of entity references (`{"@odata.id":"<root>/Set(key)"}`), the key's text at
+    /// `key_columns`.
+    pub fn references(set: &EntitySet, service_root: &str, key_columns: &[SortColumn], options: JsonOptions) -> Self {
+        let layout = EntityLayout::default();
+        let mut writer = EntityWriter::new(set, &[], &layout, options, Tz::UTC, service_root, key_columns);
+        writer.id_base = Some(format!("{service_root}/{}(", set.name));
+        writer.reference = true;
+        writer
     }
 
-    /// Writes one entity as a JSON object.
+    /// Full metadata: writes `Nav@odata.navigationLink` for these navigation properties (those
+    /// expanded excepted).
+    pub fn navigation_links(&mut self, names: Vec<String>) {
+        if self.type_annotation.is_some() {
+            self.links = names;
+        }
+    }
+
+    /// Adds an expanded related entity joined into the row: `"name":{...}`, or `null` when the
+    /// column `present` is null.
+    pub fn join(&mut self, name: &str, present: usize, writer: EntityWriter) {
+        self.links.retain(|n| n != name);
+        self.nested.push(Nested::Joined { name: member_name(name), present, writer });
+    }
+
+    /// Adds `"name@odata.count":n` from `column`.
+    pub fn count(&mut self, name: &str, column: usize) {
+        self.nested.push(Nested::Count { name: member_name(&format!("{name}@odata.count")), column });
+    }
+
+    /// Adds an expansion whose entities come in rows of their own.
+    pub(crate) fn rows(&mut self, name: &str, count: Option<usize>, collection: bool) {
+        self.links.retain(|n| n != name);
+        let count = count.map(|column| (member_name(&format!("{name}@odata.count")), column));
+        self.rows.push(RowsChild { name: member_name(name), count, collection });
+    }
+
+    /// The options nested entities are written with: no `@odata.id` of their own, so full
+    /// metadata is written as minimal.
+    pub fn nested_options(&self) -> JsonOptions {
+        let metadata =
+            if self.options.metadata == MetadataLevel::Full { MetadataLevel::Minimal } else { self.options.metadata };
+        JsonOptions { metadata, ..self.options }
+    }
+
+    /// Whether nulls are left out.
+    pub fn omits_nulls(&self) -> bool {
+        self.options.omit_nulls
+    }
+
+    /// Writes one entity as a JSON object (expansions in rows of their own are not written).
     pub fn write_entity(&mut self, out: &mut Vec<u8>, row: &Row) -> Result<(), RowError> {
+        self.open(out, row)?;
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Writes `{` and the members the entity's own row holds, leaving the object open; true
+    /// when a member was written.
+    pub fn open(&mut self, out: &mut Vec<u8>, row: &Row) -> Result<bool, RowError> {
         out.push(b'{');
         let mut first = true;
-        if let Some(prefix) = &self.entity_prefix {
-            out.extend_from_slice(prefix);
-            self.write_key_predicate(out, row)?;
-            out.extend_from_slice(b")\"");
+        let mut id = Vec::new();
+        if let Some(base) = &self.id_base {
+            id.extend_from_slice(base.as_bytes());
+            self.write_key_predicate(&mut id, row)?;
+            id.push(b')');
+            if let Some(annotation) = &self.type_annotation {
+                out.extend_from_slice(annotation);
+            }
+            out.extend_from_slice(b"\"@odata.id\":\"");
+            out.extend_from_slice(&id);
+            out.push(b'"');
             first = false;
+        }
+        if self.reference {
+            return Ok(true);
         }
         for i in 0..self.kinds.len() {
             let mark = out.len();
@@ -296,27 +375,49 @@ impl EntityWriter {
             }
             first = false;
         }
+        for link in &self.links {
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(link.as_bytes());
+            out.extend_from_slice(b"@odata.navigationLink\":\"");
+            out.extend_from_slice(&id);
+            out.push(b'/');
+            out.extend_from_slice(link.as_bytes());
+            out.push(b'"');
+        }
         for nested in &mut self.nested {
-            let absent = row
-                .try_get::<_, Option<Present>>(nested.present)
-                .map_err(|source| RowError { column: nested.present, source })?
-                .is_none();
-            if absent && self.options.omit_nulls {
-                continue;
-            }
-            if !first {
-                out.push(b',');
-            }
-            out.extend_from_slice(&nested.name);
-            if absent {
-                out.extend_from_slice(b"null");
-            } else {
-                nested.writer.write_entity(out, row)?;
+            match nested {
+                Nested::Count { name, column } => {
+                    let at = *column;
+                    let count: i64 = row.try_get(at).map_err(|source| RowError { column: at, source })?;
+                    if !first {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(name);
+                    p::write_i64(out, count);
+                }
+                Nested::Joined { name, present, writer } => {
+                    let at = *present;
+                    let absent = row
+                        .try_get::<_, Option<Present>>(at)
+                        .map_err(|source| RowError { column: at, source })?
+                        .is_none();
+                    if absent && self.options.omit_nulls {
+                        continue;
+                    }
+                    if !first {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(name);
+                    if absent {
+                        out.extend_from_slice(b"null");
+                    } else {
+                        writer.write_entity(out, row)?;
+                    }
+                }
             }
             first = false;
         }
-        out.push(b'}');
-        Ok(())
+        Ok(!first)
     }
 
     /// Writes the JSON value of column `i`; false when it was null (`null` is written).

@@ -71,7 +71,7 @@ async fn unsupported_odata_features_are_501_naming_the_feature() {
     for (query, name) in [
         (format!("$apply={}", enc("aggregate(durationInSeconds with sum as total)")), "$apply"),
         ("$search=Novak".to_owned(), "$search"),
-        ("$expand=QueueSegments".to_owned(), "QueueSegments"),
+        (format!("$expand={}", enc("QueueSegments($search=x)")), "$search"),
         (format!("$filter={}", enc("Channel/BusinessUnit/name eq 'x'")), "Channel/BusinessUnit/name"),
         (format!("$filter={}", enc("QueueSegments/any(q:q/Queue/name eq 'x')")), "q/Queue/name"),
     ] {

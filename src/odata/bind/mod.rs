@@ -11,7 +11,7 @@ mod functions;
 mod literal;
 mod types;
 
-pub use expand::Expansion;
+pub use expand::{Expansion, MAX_EXPANDED_COLUMNS, MAX_EXPANSIONS};
 pub use expr::{Arith, Compare, Logic, Node, Related, StoredColumn, Typed};
 pub use functions::{FUNCTIONS, Func};
 pub use types::{ScalarType, Value};
@@ -35,6 +35,10 @@ pub enum BindError {
     UnknownNavigation { entity_set: String, navigation: String },
     #[error("`{0}` is expanded more than once")]
     DuplicateExpand(String),
+    #[error("$expand is nested deeper than this service's limit of {limit} levels")]
+    ExpandTooDeep { limit: usize },
+    #[error("$expand asks for too much: {0}")]
+    ExpandTooLarge(String),
     #[error("`{path}` is a collection; use it with any() or all()")]
     CollectionPath { path: String },
     #[error("`{path}` is not a collection, so any() and all() do not apply to it")]
@@ -78,6 +82,8 @@ impl BindError {
             Self::CollectionPath { .. } => "BIND117",
             Self::UnknownNavigation { .. } => "BIND119",
             Self::DuplicateExpand(_) => "BIND120",
+            Self::ExpandTooDeep { .. } => "BIND121",
+            Self::ExpandTooLarge(_) => "BIND122",
             Self::NotCollection { .. } => "BIND118",
             Self::UnknownFunction(_) => "BIND104",
             Self::Arguments { .. } => "BIND105",
@@ -136,7 +142,7 @@ pub struct BoundQuery<'m> {
     pub skiptoken: Option<String>,
     /// When the path navigates from one entity (`Calls('x')/QueueSegments`), that entity.
     pub via: Option<Via<'m>>,
-    /// Expanded single-valued navigation properties, in request order.
+    /// Expanded navigation properties, in request order.
     pub expand: Vec<Expansion<'m>>,
     /// Navigation properties named in `$select` or `$expand`, for the context URL.
     pub selected_navigation: Vec<String>,
@@ -151,8 +157,17 @@ pub struct Via<'m> {
     pub navigation: &'m NavigationProperty,
 }
 
-/// Binds a resource path and its query options to the model.
-pub fn bind<'m>(model: &'m Model, path: &ResourcePath, options: &QueryOptions) -> Result<BoundQuery<'m>, BindError> {
+/// How deep `$expand` may nest unless configured otherwise.
+pub const DEFAULT_EXPAND_DEPTH: usize = 3;
+
+/// Binds a resource path and its query options to the model; `$expand` may nest at most
+/// `max_expand_depth` levels.
+pub fn bind<'m>(
+    model: &'m Model,
+    path: &ResourcePath,
+    options: &QueryOptions,
+    max_expand_depth: usize,
+) -> Result<BoundQuery<'m>, BindError> {
     if let Some(option) = options.unsupported.first() {
         return Err(BindError::NotImplemented(format!("the query option `{option}`")));
     }
@@ -224,7 +239,9 @@ pub fn bind<'m>(model: &'m Model, path: &ResourcePath, options: &QueryOptions) -
     };
     let expand = match (&options.expand, &target) {
         (None, _) => Vec::new(),
-        (Some(items), Target::Collection | Target::Entity) => expand::bind_expand(model, set, items)?,
+        (Some(items), Target::Collection | Target::Entity) => {
+            expand::bind_expand(model, set, items, &options.aliases, max_expand_depth)?
+        }
         (Some(_), _) => return Err(BindError::OptionNotAllowed("$expand", "a count or a property")),
     };
     let mut selected_navigation = Vec::new();

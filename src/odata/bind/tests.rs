@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 static MODEL: LazyLock<Model> = LazyLock::new(|| Model::load().unwrap());
 
 fn bind_url(path: &str, query: &str) -> Result<BoundQuery<'static>, BindError> {
-    bind(&MODEL, &parse_path(path).unwrap(), &parse_query(query).unwrap())
+    bind(&MODEL, &parse_path(path).unwrap(), &parse_query(query).unwrap(), super::DEFAULT_EXPAND_DEPTH)
 }
 
 fn error_code(path: &str, query: &str) -> &'static str {
@@ -62,13 +62,11 @@ fn type_errors_are_reported_with_their_codes() {
 #[test]
 fn features_beyond_this_release_are_not_implemented_errors() {
     for query in [
-        "$expand=QueueSegments",
         "$apply=aggregate($count as n)",
         "$search=x",
         "$filter=QueueSegments/any(s: s/Conversation/id eq 'x')",
         "$filter=Channel/BusinessUnit/name eq 'x'",
         "$filter=geo.distance(a, b) lt 1",
-        "$expand=Channel($top=1)",
     ] {
         assert_eq!(error_code("Calls", query), "NotImplemented", "{query}");
     }
@@ -145,4 +143,56 @@ fn lambdas_and_single_valued_navigation_paths_bind_to_related_sets() {
         assert_eq!(error_code("Calls", &format!("$filter={filter}")), code, "{filter}");
     }
     assert_eq!(error_code("Calls", "$orderby=Channel/name desc"), "ok");
+}
+
+#[test]
+fn expand_binds_collections_with_nested_options_and_levels() {
+    let bound = bind_url(
+        "Calls",
+        "$expand=QueueSegments($select=queueId;$filter=queueId ne 'q';$orderby=queuedAtUTC desc;$top=2;$skip=1;$count=true;$expand=Queue($select=Name)),Channel/$ref,Workitems/$count",
+    )
+    .unwrap();
+    let [segments, channel, workitems] = bound.expand.as_slice() else { panic!("three expansions") };
+    assert_eq!(segments.navigation.name, "QueueSegments");
+    assert_eq!((segments.top, segments.skip, segments.count), (Some(2), Some(1), true));
+    assert!(segments.filter.is_some() && segments.orderby.len() == 1);
+    assert_eq!(segments.expand[0].navigation.name, "Queue");
+    assert_eq!(segments.depth(), 2);
+    assert!(channel.reference && channel.columns == [channel.target.property_index("id").unwrap()]);
+    assert!(workitems.count_only && workitems.count && workitems.columns.is_empty());
+    // $levels repeats the item inside itself as long as the target has the property.
+    let bound = bind_url("Calls", "$expand=NextConversation($levels=2;$select=id)").unwrap();
+    assert_eq!(bound.expand[0].depth(), 2);
+    assert_eq!(bound.expand[0].expand[0].navigation.name, "NextConversation");
+    let bound = bind_url("Calls", "$expand=NextConversation($levels=max)").unwrap();
+    assert_eq!(bound.expand[0].depth(), DEFAULT_EXPAND_DEPTH);
+    // `*` expands every navigation property of the set.
+    let bound = bind_url("Calls", "$expand=*").unwrap();
+    assert_eq!(bound.expand.len(), MODEL.entity_set("Calls").unwrap().navigation.len());
+}
+
+#[test]
+fn expand_rejects_what_it_cannot_answer_with_a_clear_code() {
+    for (query, code) in [
+        ("$expand=Channel($top=1)", "BIND115"),
+        ("$expand=Channel($orderby=name)", "BIND115"),
+        ("$expand=Channel/$count", "BIND115"),
+        ("$expand=Nope", "BIND119"),
+        ("$expand=Channel,Channel", "BIND120"),
+        ("$expand=QueueSegments($select=nope)", "BIND102"),
+        ("$expand=QueueSegments($filter=nope eq 1)", "BIND102"),
+        ("$expand=Workitems($expand=Agent($expand=Workitems($expand=Agent)))", "BIND121"),
+        ("$expand=NextConversation($levels=4)", "BIND121"),
+        ("$expand=*($levels=3)", "BIND122"),
+        ("$expand=QueueSegments($search=x)", "NotImplemented"),
+    ] {
+        assert_eq!(error_code("Calls", query), code, "{query}");
+    }
+    let deeper = bind(
+        &MODEL,
+        &parse_path("Calls").unwrap(),
+        &parse_query("$expand=Workitems($expand=Agent($expand=Workitems($expand=Agent)))").unwrap(),
+        4,
+    );
+    assert!(deeper.is_ok(), "the depth limit is configurable");
 }

@@ -13,7 +13,7 @@ fn key() -> SigningKey {
 fn plan_for(query: &str, page: u64) -> Result<ReadPlan<'static>, PlanError> {
     let path = parse_path("Calls").unwrap();
     let options = parse_query(query).unwrap();
-    let bound = bind(&MODEL, &path, &options).unwrap();
+    let bound = bind(&MODEL, &path, &options, crate::odata::bind::DEFAULT_EXPAND_DEPTH).unwrap();
     let scope = scope_of("contoso", "Calls", &options);
     read_plan(bound, &Limits::default(), page, scope, &key())
 }

@@ -15,17 +15,54 @@ pub struct Writer<'a> {
     text: String,
     params: Vec<String>,
     time_zone: Option<usize>,
+    /// The parameter holding the tenant, once written.
+    tenant_param: Option<usize>,
+    /// The alias of the row whose properties expressions name (`t` unless `within` says otherwise).
+    alias: String,
     /// Aliases handed out to scalar subqueries (`n1`, `n2`, ...).
     next_alias: usize,
 }
 
 impl<'a> Writer<'a> {
     pub fn new(set: &'a EntitySet, tenant: &'a TenantScope) -> Writer<'a> {
-        Writer { set, tenant, text: String::with_capacity(256), params: Vec::new(), time_zone: None, next_alias: 0 }
+        Writer {
+            set,
+            tenant,
+            text: String::with_capacity(256),
+            params: Vec::new(),
+            time_zone: None,
+            tenant_param: None,
+            alias: "t".to_owned(),
+            next_alias: 0,
+        }
     }
 
-    pub fn tenant_id(&self) -> &str {
-        &self.tenant.id
+    /// The tenant, as a parameter (written once, then reused).
+    pub fn tenant(&mut self) {
+        match self.tenant_param {
+            Some(n) => self.text.push_str(&format!("${n}::text")),
+            None => {
+                self.param(self.tenant.id.clone(), None);
+                self.tenant_param = Some(self.params.len());
+            }
+        }
+    }
+
+    /// Runs `f` with property references naming `alias`, a row of `set`.
+    pub fn within<R>(&mut self, set: &'a EntitySet, alias: &str, f: impl FnOnce(&mut Self) -> R) -> R {
+        let outer_set = std::mem::replace(&mut self.set, set);
+        let outer_alias = std::mem::replace(&mut self.alias, alias.to_owned());
+        let result = f(self);
+        self.set = outer_set;
+        self.alias = outer_alias;
+        result
+    }
+
+    /// What `f` writes, taken out of the statement text (its parameters stay numbered).
+    pub fn capture(&mut self, f: impl FnOnce(&mut Self)) -> String {
+        let start = self.text.len();
+        f(self);
+        self.text.split_off(start)
     }
 
     pub fn push(&mut self, s: &str) {
@@ -62,8 +99,7 @@ impl<'a> Writer<'a> {
     pub fn expr(&mut self, e: &Typed, negated: bool) {
         match &e.node {
             Node::Property(i) => {
-                self.push("t.");
-                let column = self.set.properties[*i].column().to_owned();
+                let column = format!("{}.{}", self.alias, self.set.properties[*i].column());
                 self.push(&column);
             }
             Node::Literal(v) => self.param(v.text.clone(), Some(v.ty)),
@@ -140,22 +176,24 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// `<table> <alias> WHERE <tenant, row filter and join to t>` of a related set.
+    /// `<table> <alias> WHERE <tenant, row filter and join to the current row>` of a related set.
     fn related(&mut self, related: &Related, alias: &str) {
         self.push(&format!("{} {alias} WHERE ", related.table));
-        self.joined(related, alias);
+        let outer = self.alias.clone();
+        self.joined(related, alias, &outer);
     }
 
-    /// `<alias>.tenant_id = t.tenant_id [AND <row filter>] AND <alias>.<inner> = t.<outer> ...`:
-    /// the rows of a related set that belong to the outer row `t`.
-    pub fn joined(&mut self, related: &Related, alias: &str) {
-        self.push(&format!("{alias}.{TENANT_COLUMN} = t.{TENANT_COLUMN}"));
+    /// `<alias>.tenant_id = $tenant [AND <row filter>] AND <alias>.<inner> = <outer>.<outer column> ...`:
+    /// the rows of a related set (`alias`) that belong to the row `outer`, in the request's tenant.
+    pub fn joined(&mut self, related: &Related, alias: &str, outer: &str) {
+        self.push(&format!("{alias}.{TENANT_COLUMN} = "));
+        self.tenant();
         if let Some((column, value)) = &related.row_filter {
             self.push(&format!(" AND {alias}.{column} = "));
             self.param(value.clone(), None);
         }
-        for (outer, inner) in &related.join {
-            self.push(&format!(" AND {alias}.{inner} = t.{outer}"));
+        for (outer_column, inner) in &related.join {
+            self.push(&format!(" AND {alias}.{inner} = {outer}.{outer_column}"));
         }
     }
 

@@ -6,6 +6,7 @@
 //! bind parameter passed as text and cast in the statement. The tenant predicate is added here,
 //! never by the caller.
 
+mod expand;
 mod expr;
 
 use crate::odata::bind::{Node, ScalarType, Via};
@@ -32,22 +33,46 @@ pub struct SqlQuery {
 /// Where a page query's result puts things.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
-    /// For each of `plan.columns`, its result column. A stored column that serves two
-    /// properties (a UTC instant and its local time) is read once.
-    pub properties: Vec<usize>,
+    /// Where the properties and expansions of the request's own entities are.
+    pub entity: EntityLayout,
     /// For each sort key of `plan.order`, the result column holding its value.
     pub sort_values: Vec<SortColumn>,
-    /// For each of `plan.expand`, where its related entity's columns are.
+    /// When related entities come in rows of their own (collection-valued expansions), the
+    /// column saying which node of the expansion tree a row belongs to: 0 for the request's
+    /// own entities, `ExpansionLayout::Rows::node` for related ones.
+    pub node: Option<usize>,
+}
+
+/// Where one entity's properties and expansions are in a result row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntityLayout {
+    /// For each written property, its result column. A stored column that serves two
+    /// properties (a UTC instant and its local time) is read once.
+    pub properties: Vec<usize>,
+    /// For an entity written as a reference, each key property's value (for `@odata.id`).
+    pub key: Vec<SortColumn>,
+    /// For each expansion of the entity, in request order.
     pub expansions: Vec<ExpansionLayout>,
 }
 
-/// Where an expanded related entity is in the result.
+/// Where an expanded navigation property is in the result.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ExpansionLayout {
-    /// A column of the join that is null exactly when there is no related entity.
-    pub present: usize,
-    /// For each of the expansion's `columns`, its result column.
-    pub properties: Vec<usize>,
+pub enum ExpansionLayout {
+    /// A single related entity joined into its parent's row.
+    Joined {
+        /// A column of the join that is null exactly when there is no related entity.
+        present: usize,
+        entity: EntityLayout,
+    },
+    /// Related entities in rows of their own, after their parent's row, marked `node`.
+    Rows {
+        node: usize,
+        /// The parent row's column holding the number of related entities (`$count`).
+        count: Option<usize>,
+        entity: EntityLayout,
+    },
+    /// Only the number of related entities (`Nav/$count`), in the parent's row.
+    Count { count: usize },
 }
 
 /// A result column holding a sort key's value, and how to read it as PostgreSQL text.
@@ -61,38 +86,23 @@ pub enum SortColumn {
 }
 
 /// The page query. Its result columns are the distinct stored columns of `plan.columns`
-/// (decimals as text), then, for each sort key not already among them, its value as text;
-/// `Layout` says which is where.
+/// (decimals as text), then, for each sort key not already among them, its value as text,
+/// then the expansions; `Layout` says which is where. Single-valued expansions are joined
+/// into the row. Collection-valued ones make it one statement of several parts (see
+/// `expand`): the page's entities, then each one's related entities in rows of their own.
 pub fn select(plan: &ReadPlan, tenant: &TenantScope) -> (SqlQuery, Layout) {
     let mut w = Writer::new(plan.set, tenant);
-    w.push("SELECT ");
-    let mut selected: Vec<&str> = Vec::new();
-    let mut properties = Vec::with_capacity(plan.columns.len());
-    for &index in &plan.columns {
-        let property = &plan.set.properties[index];
-        if let Some(at) = selected.iter().position(|c| *c == property.column()) {
-            properties.push(at);
-            continue;
-        }
-        if !selected.is_empty() {
-            w.push(", ");
-        }
-        w.push("t.");
-        w.push(property.column());
-        if matches!(property.edm_type, EdmType::Decimal { .. }) {
-            w.push("::text");
-        }
-        properties.push(selected.len());
-        selected.push(property.column());
-    }
-    let mut next = selected.len();
+    let levels = expand::row_levels(&plan.expand);
+    let mut tree = expand::Tree::new(levels);
+    let mut joins = String::new();
+    let entity = tree.entity(&mut w, 0, plan.set, "t", &plan.columns, &plan.expand, &mut joins, false);
     let mut sort_values = Vec::with_capacity(plan.order.len());
     for key in &plan.order {
         let reused = match key.expr.node {
             Node::Property(i) if !plan.set.properties[i].is_local_time() => {
                 let property = &plan.set.properties[i];
-                let at = selected.iter().position(|c| *c == property.column());
-                match (at, property.edm_type) {
+                let at = plan.columns.iter().position(|&c| plan.set.properties[c].column() == property.column());
+                match (at.map(|at| entity.properties[at]), property.edm_type) {
                     (Some(at), EdmType::String) => Some(SortColumn::Text(at)),
                     (Some(at), EdmType::Int16 | EdmType::Int32) => Some(SortColumn::Int32(at)),
                     (Some(at), EdmType::Int64) => Some(SortColumn::Int64(at)),
@@ -101,95 +111,77 @@ pub fn select(plan: &ReadPlan, tenant: &TenantScope) -> (SqlQuery, Layout) {
             }
             _ => None,
         };
-        if let Some(column) = reused {
-            sort_values.push(column);
-            continue;
-        }
-        if next > 0 {
-            w.push(", ");
-        }
-        w.push("(");
-        w.expr(&key.expr, false);
-        w.push(")::text");
-        sort_values.push(SortColumn::Text(next));
-        next += 1;
+        let column = reused.unwrap_or_else(|| {
+            let expr = w.capture(|w| {
+                w.push("(");
+                w.expr(&key.expr, false);
+                w.push(")::text");
+            });
+            SortColumn::Text(tree.push(0, expr, "text"))
+        });
+        sort_values.push(column);
     }
-    let mut expansions = Vec::with_capacity(plan.expand.len());
-    for (i, expansion) in plan.expand.iter().enumerate() {
-        let alias = format!("x{}", i + 1);
-        let (_, inner) = &expansion.related.join[0];
-        w.push(&format!(", {alias}.{inner}"));
-        let present = next;
-        next += 1;
-        let mut properties = Vec::with_capacity(expansion.columns.len());
-        let mut seen: Vec<(&str, usize)> = Vec::new();
-        for &index in &expansion.columns {
-            let property = &expansion.target.properties[index];
-            if let Some((_, at)) = seen.iter().find(|(c, _)| *c == property.column()) {
-                properties.push(*at);
-                continue;
-            }
-            w.push(&format!(", {alias}.{}", property.column()));
-            if matches!(property.edm_type, EdmType::Decimal { .. }) {
-                w.push("::text");
-            }
-            seen.push((property.column(), next));
-            properties.push(next);
-            next += 1;
-        }
-        expansions.push(ExpansionLayout { present, properties });
+    if levels == 0 {
+        w.push("SELECT ");
+        w.push(&tree.select_list());
+        from_where(&mut w, plan, &joins);
+        page_bounds(&mut w, plan);
+        return (w.finish(), Layout { entity, sort_values, node: None });
     }
-    from_where(&mut w, plan, true);
+    w.push("WITH e0 AS MATERIALIZED (SELECT t.*, row_number() OVER (ORDER BY ");
+    order_by(&mut w, plan);
+    w.push(") AS _o0");
+    from_where(&mut w, plan, "");
+    page_bounds(&mut w, plan);
+    w.push(")");
+    tree.statement(&mut w, plan.offset + plan.page_rows, &joins);
+    (w.finish(), Layout { entity, sort_values, node: Some(0) })
+}
+
+/// The keyset bound, `ORDER BY`, `LIMIT` and `OFFSET` of the page.
+fn page_bounds(w: &mut Writer, plan: &ReadPlan) {
     if let Some(after) = &plan.after {
         w.push(" AND ");
-        keyset(&mut w, &plan.order, after);
+        keyset(w, &plan.order, after);
     }
     w.push(" ORDER BY ");
-    for (i, key) in plan.order.iter().enumerate() {
-        if i > 0 {
-            w.push(", ");
-        }
-        w.expr(&key.expr, false);
-        w.push(match (key.descending, key.expr.nullable) {
-            (false, false) => " ASC",
-            (true, false) => " DESC",
-            (false, true) => " ASC NULLS FIRST",
-            (true, true) => " DESC NULLS LAST",
-        });
-    }
+    order_by(w, plan);
     let limit = if plan.paged { plan.page_rows + 1 } else { plan.page_rows };
     w.push(&format!(" LIMIT {limit}"));
     if plan.offset > 0 {
         w.push(&format!(" OFFSET {}", plan.offset));
     }
-    (w.finish(), Layout { properties, sort_values, expansions })
+}
+
+/// The total order of the page.
+fn order_by(w: &mut Writer, plan: &ReadPlan) {
+    for (i, key) in plan.order.iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        expand::sort_key(w, &key.expr, key.descending);
+    }
 }
 
 /// The count of the entities the plan's filter selects (ignoring paging, `$top` and `$skip`).
 pub fn count(plan: &ReadPlan, tenant: &TenantScope) -> SqlQuery {
     let mut w = Writer::new(plan.set, tenant);
     w.push("SELECT count(*)");
-    from_where(&mut w, plan, false);
+    from_where(&mut w, plan, "");
     w.finish()
 }
 
-/// `FROM <table> t [LEFT JOIN <expanded> x1 ...] WHERE <tenant, row filter, navigation, filter>`.
-/// A count leaves the joins out: each joins at most one row, so they cannot change it.
-fn from_where(w: &mut Writer, plan: &ReadPlan, joins: bool) {
+/// `FROM <table> t <joins> WHERE <tenant, row filter, navigation, filter>`.
+fn from_where(w: &mut Writer, plan: &ReadPlan, joins: &str) {
     let set: &EntitySet = plan.set;
     w.push(" FROM ");
     w.push(&set.table);
     w.push(" t");
-    for (i, expansion) in plan.expand.iter().enumerate().filter(|_| joins) {
-        let alias = format!("x{}", i + 1);
-        w.push(&format!(" LEFT JOIN {} {alias} ON ", expansion.related.table));
-        w.joined(&expansion.related, &alias);
-    }
+    w.push(joins);
     w.push(" WHERE t.");
     w.push(TENANT_COLUMN);
     w.push(" = ");
-    let tenant = w.tenant_id().to_owned();
-    w.param(tenant, None);
+    w.tenant();
     if let Some(filter) = &set.row_filter {
         w.push(" AND t.");
         w.push(&filter.column);
@@ -220,8 +212,7 @@ fn parent(w: &mut Writer, via: &Via, and: impl FnOnce(&mut Writer)) {
     w.push(" p WHERE p.");
     w.push(TENANT_COLUMN);
     w.push(" = ");
-    let tenant = w.tenant_id().to_owned();
-    w.param(tenant, None);
+    w.tenant();
     if let Some(filter) = &via.parent.row_filter {
         w.push(" AND p.");
         w.push(&filter.column);

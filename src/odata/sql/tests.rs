@@ -17,7 +17,7 @@ fn key() -> plan::SigningKey {
 fn page_sql(path: &str, query: &str) -> String {
     let path = uri::parse_path(path).unwrap();
     let options = uri::parse_query(query).unwrap();
-    let bound = bind::bind(&MODEL, &path, &options).unwrap();
+    let bound = bind::bind(&MODEL, &path, &options, bind::DEFAULT_EXPAND_DEPTH).unwrap();
     let scope = plan::scope_of("contoso", &path.set, &options);
     let plan = plan::read_plan(bound, &plan::Limits::default(), 5000, scope, &key()).unwrap();
     let (q, _) = select(&plan, &tenant());
@@ -188,7 +188,7 @@ fn parameter_aliases_are_bound_like_literals() {
 fn the_count_query_applies_the_filter_but_not_the_paging() {
     let path = uri::parse_path("Calls").unwrap();
     let options = uri::parse_query("$filter=durationInSeconds gt 5&$top=3&$count=true").unwrap();
-    let bound = bind::bind(&MODEL, &path, &options).unwrap();
+    let bound = bind::bind(&MODEL, &path, &options, bind::DEFAULT_EXPAND_DEPTH).unwrap();
     let plan = plan::read_plan(bound, &plan::Limits::default(), 5000, String::new(), &key()).unwrap();
     let q = count(&plan, &tenant());
     assert_eq!(
@@ -201,12 +201,12 @@ fn the_count_query_applies_the_filter_but_not_the_paging() {
 fn a_column_behind_two_properties_is_read_once_and_selected_keys_are_reused() {
     let path = uri::parse_path("Calls").unwrap();
     let options = uri::parse_query("$select=startedAt,id,startedAtUTC&$orderby=startedAtUTC desc").unwrap();
-    let bound = bind::bind(&MODEL, &path, &options).unwrap();
+    let bound = bind::bind(&MODEL, &path, &options, bind::DEFAULT_EXPAND_DEPTH).unwrap();
     let plan = plan::read_plan(bound, &plan::Limits::default(), 5000, String::new(), &key()).unwrap();
     let (q, layout) = select(&plan, &tenant());
     assert!(q.text.starts_with("SELECT t.id, t.started_at_utc, (t.started_at_utc)::text FROM"), "{}", q.text);
     // plan.columns are in model order: id, startedAt, startedAtUTC.
-    assert_eq!(layout.properties, [0, 1, 1]);
+    assert_eq!(layout.entity.properties, [0, 1, 1]);
     assert_eq!(layout.sort_values, [SortColumn::Text(2), SortColumn::Text(0)]);
 }
 
@@ -216,11 +216,11 @@ fn a_navigation_path_restricts_rows_to_those_related_to_the_parent() {
         "Calls('c1')/QueueSegments",
         "$select=queueId",
         expect![[
-            r#"SELECT t.queue_id, (t.conversation_id)::text, (t.queued_at_utc)::text FROM queue_segments t WHERE t.tenant_id = $1::text AND EXISTS (SELECT 1 FROM conversations p WHERE p.tenant_id = $2::text AND p.media = $3::text AND p.id = $4::text AND p.id = t.conversation_id) ORDER BY t.conversation_id ASC, t.queue_id ASC, t.queued_at_utc ASC LIMIT 5001 -- ["contoso", "contoso", "Voice", "c1"]"#
+            r#"SELECT t.queue_id, (t.conversation_id)::text, (t.queued_at_utc)::text FROM queue_segments t WHERE t.tenant_id = $1::text AND EXISTS (SELECT 1 FROM conversations p WHERE p.tenant_id = $1::text AND p.media = $2::text AND p.id = $3::text AND p.id = t.conversation_id) ORDER BY t.conversation_id ASC, t.queue_id ASC, t.queued_at_utc ASC LIMIT 5001 -- ["contoso", "Voice", "c1"]"#
         ]],
     );
     let path = uri::parse_path("Calls('c1')/QueueSegments").unwrap();
-    let bound = bind::bind(&MODEL, &path, &uri::parse_query("").unwrap()).unwrap();
+    let bound = bind::bind(&MODEL, &path, &uri::parse_query("").unwrap(), bind::DEFAULT_EXPAND_DEPTH).unwrap();
     let exists = parent_exists(bound.via.as_ref().unwrap(), &tenant());
     assert_eq!(
         exists.text,
@@ -233,7 +233,7 @@ fn lambdas_are_exists_subqueries_scoped_to_the_tenant_and_joined_to_the_row() {
     check_filter(
         "QueueSegments/any(s: s/durationInSeconds gt 60) and not QueueSegments/all(s: s/dequeuedReason eq 'Answered')",
         expect![[
-            r#"((EXISTS (SELECT 1 FROM queue_segments l1 WHERE l1.tenant_id = t.tenant_id AND l1.conversation_id = t.id AND coalesce((l1.duration_seconds > $3::text::integer), FALSE))) AND (NOT (NOT EXISTS (SELECT 1 FROM queue_segments l1 WHERE l1.tenant_id = t.tenant_id AND l1.conversation_id = t.id AND NOT coalesce((l1.dequeued_reason = $4::text), FALSE))))) -- ["contoso", "Voice", "60", "Answered"]"#
+            r#"((EXISTS (SELECT 1 FROM queue_segments l1 WHERE l1.tenant_id = $1::text AND l1.conversation_id = t.id AND coalesce((l1.duration_seconds > $3::text::integer), FALSE))) AND (NOT (NOT EXISTS (SELECT 1 FROM queue_segments l1 WHERE l1.tenant_id = $1::text AND l1.conversation_id = t.id AND NOT coalesce((l1.dequeued_reason = $4::text), FALSE))))) -- ["contoso", "Voice", "60", "Answered"]"#
         ]],
     );
 }
@@ -243,7 +243,29 @@ fn a_single_valued_navigation_path_is_a_scalar_subquery() {
     check_filter(
         "Channel/name eq 'Support'",
         expect![[
-            r#"((SELECT n1.name FROM channels n1 WHERE n1.tenant_id = t.tenant_id AND n1.id = t.channel_id) = $3::text) -- ["contoso", "Voice", "Support"]"#
+            r#"((SELECT n1.name FROM channels n1 WHERE n1.tenant_id = $1::text AND n1.id = t.channel_id) = $3::text) -- ["contoso", "Voice", "Support"]"#
+        ]],
+    );
+}
+
+#[test]
+fn a_single_valued_expansion_is_a_left_join_on_the_tenant_with_its_nested_filter() {
+    check(
+        "Calls",
+        "$select=id&$expand=Channel($select=name;$filter=name ne 'x';$expand=BusinessUnit($select=name)),Workitems/$count($filter=agentId ne null)",
+        expect![[
+            r#"SELECT t.id, x1.id, x1.name, x2.id, x2.name, (SELECT count(*) FROM workitems c WHERE c.tenant_id = $1::text AND c.primary_conversation_id = t.id AND (c.agent_id IS NOT NULL)) FROM conversations t LEFT JOIN channels x1 ON x1.tenant_id = $1::text AND x1.id = t.channel_id AND (x1.name IS DISTINCT FROM $2::text) LEFT JOIN business_units x2 ON x2.tenant_id = $1::text AND x2.id = x1.business_unit_id WHERE t.tenant_id = $1::text AND t.media = $3::text ORDER BY t.id ASC LIMIT 5001 -- ["contoso", "x", "Voice"]"#
+        ]],
+    );
+}
+
+#[test]
+fn collection_expansions_are_parts_of_one_statement_ordered_after_their_parent() {
+    check(
+        "Calls",
+        "$select=id&$expand=QueueSegments($select=queueId;$filter=queueId ne 'q';$orderby=queuedAtUTC desc;$top=2;$skip=1;$count=true;$expand=Queue($select=Name)),Workitems($select=id;$expand=CollectedData($select=name))",
+        expect![[
+            r#"WITH e0 AS MATERIALIZED (SELECT t.*, row_number() OVER (ORDER BY t.id ASC) AS _o0 FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $3::text ORDER BY t.id ASC LIMIT 5001), e1 AS MATERIALIZED (SELECT * FROM (SELECT t.*, p._o0, row_number() OVER (PARTITION BY p._o0 ORDER BY t.queued_at_utc DESC, t.conversation_id ASC, t.queue_id ASC, t.queued_at_utc ASC) AS _o1 FROM e0 p JOIN queue_segments t ON t.tenant_id = $1::text AND t.conversation_id = p.id AND p._o0 <= 5000 AND (t.queue_id <> $4::text)) q WHERE _o1 > 1 AND _o1 <= 3), e2 AS MATERIALIZED (SELECT * FROM (SELECT t.*, p._o0, row_number() OVER (PARTITION BY p._o0 ORDER BY t.id ASC) AS _o1 FROM e0 p JOIN workitems t ON t.tenant_id = $1::text AND t.primary_conversation_id = p.id AND p._o0 <= 5000) q WHERE _o1 > 0), e3 AS MATERIALIZED (SELECT * FROM (SELECT t.*, p._o0, p._o1, row_number() OVER (PARTITION BY p._o0, p._o1 ORDER BY t.workitem_id ASC, t.name ASC, t.created_at_utc ASC) AS _o2 FROM e2 p JOIN collected_data t ON t.tenant_id = $1::text AND t.workitem_id = p.id) q WHERE _o2 > 0) SELECT 0, t._o0, 0, 0::bigint, 0, 0::bigint, t.id, (SELECT count(*) FROM queue_segments c WHERE c.tenant_id = $1::text AND c.conversation_id = t.id AND (c.queue_id <> $2::text)), NULL::character varying(64), NULL::character varying(64), NULL::character varying(256), NULL::character varying(64), NULL::character varying(256) FROM e0 t UNION ALL SELECT 1, t._o0, 1, t._o1, 0, 0::bigint, NULL::character varying(64), NULL::bigint, t.queue_id, x1.id, x1.name, NULL::character varying(64), NULL::character varying(256) FROM e1 t LEFT JOIN queues x1 ON x1.tenant_id = $1::text AND x1.id = t.queue_id UNION ALL SELECT 2, t._o0, 2, t._o1, 0, 0::bigint, NULL::character varying(64), NULL::bigint, NULL::character varying(64), NULL::character varying(64), NULL::character varying(256), t.id, NULL::character varying(256) FROM e2 t UNION ALL SELECT 3, t._o0, 2, t._o1, 1, t._o2, NULL::character varying(64), NULL::bigint, NULL::character varying(64), NULL::character varying(64), NULL::character varying(256), NULL::character varying(64), t.name FROM e3 t ORDER BY 2, 3, 4, 5, 6 -- ["contoso", "q", "Voice", "q"]"#
         ]],
     );
 }
