@@ -271,3 +271,27 @@ async fn an_expansion_never_reaches_another_tenants_rows() {
     let body = demo.json(&format!("Calls?$filter={filter}&$select=id")).await;
     assert_eq!(body["value"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn full_metadata_links_navigation_properties_that_are_not_expanded() {
+    let demo = spawn_demo_app().await;
+    let full = "$format=application/json;odata.metadata=full";
+    let body = demo.json(&format!("Calls?$top=2&{full}")).await;
+    let entity = &body["value"][0];
+    let id = entity["@odata.id"].as_str().expect("an @odata.id");
+    for navigation in ["Channel", "QueueSegments", "Workitems", "NextConversation"] {
+        let link = entity[format!("{navigation}@odata.navigationLink")].as_str().unwrap_or_else(|| panic!("{entity}"));
+        assert_eq!(link, format!("{id}/{navigation}"));
+    }
+    let segments = entity["QueueSegments@odata.navigationLink"].as_str().unwrap();
+    let linked = crate::support::demo::ok_json(demo.request(reqwest::Method::GET, segments, &[]).await).await;
+    assert!(linked["value"].is_array(), "{linked}");
+
+    let body =
+        demo.json(&format!("Calls?$top=2&$select=id,Channel&$expand=QueueSegments($select=queueId)&{full}")).await;
+    let entity = body["value"][0].as_object().unwrap();
+    assert!(entity.contains_key("Channel@odata.navigationLink"), "a selected navigation property is linked");
+    assert!(!entity.contains_key("QueueSegments@odata.navigationLink"), "an expanded one is not: {entity:?}");
+    assert!(!entity.contains_key("Workitems@odata.navigationLink"), "nor one left out of $select: {entity:?}");
+    assert!(entity["QueueSegments"].is_array());
+}
