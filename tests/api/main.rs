@@ -18,6 +18,7 @@ mod read_paging;
 mod read_query;
 mod read_resources;
 mod read_robustness;
+mod read_statements;
 mod read_tenants;
 mod schema_matches_database;
 mod service_document;

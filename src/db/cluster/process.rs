@@ -1,12 +1,21 @@
 //! The server's child processes: building the `initdb` and `postgres` commands, what runs in the
 //! child before exec (own process group, dropping to the `postgres` user, `PR_SET_PDEATHSIG`), the
 //! supervised spawn, and [`Server`], which signals the postmaster and waits for its exit.
+//!
+//! Statement statistics: when the installation has the `pg_stat_statements` module (its
+//! `pg_stat_statements.so` in the package library directory, which `pg_config --pkglibdir` next
+//! to the server binaries names, or else `<bindir>/../lib`), the server preloads it and tracks
+//! every statement, nested ones (in functions) and utility statements (`SET`, `BEGIN`) included.
+//! After `CREATE EXTENSION pg_stat_statements` in a database, the `pg_stat_statements` view
+//! then shows what ran there and how often: operators see what the feed costs, and the tests
+//! count the statements one request runs. Without the module the server starts as it would
+//! otherwise; nothing depends on it.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::thread::{self, JoinHandle};
@@ -127,13 +136,42 @@ pub(super) fn postgres_command(
         // A private cluster has no replicas: minimal WAL lets bulk loads into tables created or
         // truncated in the same transaction (and index builds) skip the WAL entirely.
         .args(["-c", "wal_level=minimal", "-c", "max_wal_senders=0"])
-        .args(["-c", "max_wal_size=2GB"])
+        .args(["-c", "max_wal_size=2GB"]);
+    if has_statement_stats(bindir) {
+        command
+            .args(["-c", "shared_preload_libraries=pg_stat_statements"])
+            .args(["-c", "pg_stat_statements.track=all"])
+            .args(["-c", "pg_stat_statements.track_utility=on"]);
+    }
+    command
         .current_dir(data_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log_handle()?))
         .stderr(Stdio::from(log_handle()?));
     restrict_child(&mut command, run_as);
     Ok(command)
+}
+
+/// Whether the installation of the server in `bindir` has the `pg_stat_statements` module.
+fn has_statement_stats(bindir: &Path) -> bool {
+    package_lib_dir(bindir).is_some_and(|dir| dir.join("pg_stat_statements.so").is_file())
+}
+
+/// Where the server in `bindir` loads modules from: what the `pg_config` beside it says (it
+/// relocates the directory as the server does), else `<bindir>/../lib`, the Debian layout.
+fn package_lib_dir(bindir: &Path) -> Option<PathBuf> {
+    let pg_config = bindir.join("pg_config");
+    if pg_config.is_file()
+        && let Ok(output) =
+            Command::new(&pg_config).arg("--pkglibdir").stdin(Stdio::null()).stderr(Stdio::null()).output()
+        && output.status.success()
+    {
+        let dir = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if !dir.is_empty() {
+            return Some(PathBuf::from(dir));
+        }
+    }
+    bindir.parent().map(|installation| installation.join("lib"))
 }
 
 /// Own process group (a terminal's Ctrl-C is ours to handle), then in the child: drop to the
@@ -196,4 +234,22 @@ pub(super) fn spawn_supervised(mut command: Command) -> io::Result<Server> {
         }
     };
     Ok(Server { pid, exit, exited: false, supervisor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_statement_stats;
+    use std::fs;
+
+    #[test]
+    fn statement_stats_are_found_next_to_the_binaries_and_their_absence_is_no_error() {
+        let installation = tempfile::tempdir().expect("a temporary directory");
+        let bindir = installation.path().join("bin");
+        fs::create_dir_all(&bindir).expect("bin");
+        assert!(!has_statement_stats(&bindir), "no lib directory");
+        fs::create_dir_all(installation.path().join("lib")).expect("lib");
+        assert!(!has_statement_stats(&bindir), "a lib directory without the module");
+        fs::write(installation.path().join("lib/pg_stat_statements.so"), b"").expect("the module");
+        assert!(has_statement_stats(&bindir));
+    }
 }

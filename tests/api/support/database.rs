@@ -218,3 +218,50 @@ extern "C" fn stop_at_exit() {
         let _ = fs::remove_dir_all(&shared.dir);
     }
 }
+
+/// Whether `pg_stat_statements` works in the database at `url`: creates the extension there if
+/// missing and reads its view once. False when the server did not preload the module (the test
+/// cluster preloads it whenever the installation has it).
+pub async fn statement_stats_available(url: &str) -> bool {
+    let Ok((client, connection)) = tokio_postgres::connect(url, tokio_postgres::NoTls).await else {
+        return false;
+    };
+    let driver = tokio::spawn(connection);
+    let works = client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await.is_ok()
+        && client.query("SELECT 1 FROM pg_stat_statements LIMIT 1", &[]).await.is_ok();
+    drop(client);
+    let _ = driver.await;
+    works
+}
+
+/// Forgets the statement statistics of the database at `url` (only that database's, so tests
+/// in other databases keep theirs). Needs `statement_stats_available`.
+pub async fn reset_statement_stats(url: &str) {
+    query_rows(
+        url,
+        "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)",
+    )
+    .await;
+}
+
+/// The statements run in `database_name` since the last reset, as (normalized query text,
+/// calls), most called first and then by text; without the statistics helpers' own statements
+/// (those reading `pg_stat_statements` or `pg_database`, and the extension's creation). A
+/// statement is counted when it ends, so a request is fully counted once its body has been read.
+pub async fn statements_run(url: &str, database_name: &str) -> Vec<(String, i64)> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to the test database: {error}"));
+    let driver = tokio::spawn(connection);
+    let sql = "SELECT s.query, sum(s.calls)::bigint FROM pg_stat_statements s \
+               WHERE s.dbid = (SELECT d.oid FROM pg_database d WHERE d.datname = $1) \
+               AND s.query NOT ILIKE '%pg_stat_statements%' AND s.query NOT ILIKE '%pg_database%' \
+               GROUP BY s.query ORDER BY 2 DESC, 1";
+    let rows = client
+        .query(sql, &[&database_name])
+        .await
+        .unwrap_or_else(|error| panic!("reading pg_stat_statements failed: {error:?}"));
+    drop(client);
+    let _ = driver.await;
+    rows.iter().map(|row| (row.get(0), row.get(1))).collect()
+}
