@@ -211,7 +211,7 @@ enum Nested {
         name: Vec<u8>,
         /// The column that is null when there is no related entity.
         present: usize,
-        writer: EntityWriter,
+        writer: Box<EntityWriter>,
     },
     /// `"Nav@odata.count":n`.
     Count { name: Vec<u8>, column: usize },
@@ -303,7 +303,7 @@ impl EntityWriter {
     /// column `present` is null.
     pub fn join(&mut self, name: &str, present: usize, writer: EntityWriter) {
         self.links.retain(|n| n != name);
-        self.nested.push(Nested::Joined { name: member_name(name), present, writer });
+        self.nested.push(Nested::Joined { name: member_name(name), present, writer: Box::new(writer) });
     }
 
     /// Adds `"name@odata.count":n` from `column`.

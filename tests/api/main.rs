@@ -11,6 +11,7 @@ mod migrations;
 mod read_disconnect;
 mod read_errors;
 mod read_expand;
+mod read_expand_collections;
 mod read_filter;
 mod read_format;
 mod read_navigation;

@@ -190,11 +190,11 @@ async fn references_counts_star_and_levels_expand_as_odata_defines() {
     assert_eq!(body["QueueSegments"].as_array().unwrap().len() as i64, segments);
     // `$levels`: the same navigation property again on the related entity.
     let chained = demo
-        .sql(&format!(
+        .sql(
             "SELECT c.id, n.id, n.next_conversation_id FROM conversations c \
              JOIN conversations n ON n.tenant_id = c.tenant_id AND n.id = c.next_conversation_id \
-             WHERE c.tenant_id = 'contoso' AND c.media = 'Voice' ORDER BY c.id LIMIT 1"
-        ))
+             WHERE c.tenant_id = 'contoso' AND c.media = 'Voice' ORDER BY c.id LIMIT 1",
+        )
         .await;
     let row = chained.first().expect("some calls continue in another conversation");
     let (id, next, after): (String, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
