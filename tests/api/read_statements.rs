@@ -127,13 +127,14 @@ async fn a_page_of_calls_with_nested_collection_expansions_is_one_statement_whet
         |top| {
             format!(
                 "Calls?$top={top}&$select=id&$expand={}",
-                enc("QueueSegments($select=queueId;$expand=Queue($select=Name)),Channel($select=name)")
+                enc("QueueSegments($select=queueId;$expand=Queue($select=Name)),Channel($select=name),\
+                     Workitems($select=id;$count=true;$expand=Agent($select=name;$expand=AgentStates($top=2;$select=id)))")
             )
         },
         [5, 500],
     )
     .await;
-    for table in ["queue_segments", "queues", "channels"] {
+    for table in ["queue_segments", "queues", "channels", "workitems", "agents", "agent_states"] {
         assert!(page.contains(table), "`{table}` is read by the page statement: {page}");
     }
 }
