@@ -72,8 +72,8 @@ async fn unsupported_odata_features_are_501_naming_the_feature() {
         (format!("$apply={}", enc("aggregate(durationInSeconds with sum as total)")), "$apply"),
         ("$search=Novak".to_owned(), "$search"),
         (format!("$expand={}", enc("QueueSegments($search=x)")), "$search"),
-        (format!("$filter={}", enc("Channel/BusinessUnit/name eq 'x'")), "Channel/BusinessUnit/name"),
-        (format!("$filter={}", enc("QueueSegments/any(q:q/Queue/name eq 'x')")), "q/Queue/name"),
+        (format!("$filter={}", enc("$root/Calls/$count gt 1")), "$root"),
+        (format!("$filter={}", enc(&format!("{}id eq 'x'", "NextConversation/".repeat(9)))), "more than 8 steps"),
     ] {
         let message = odata_error(demo.get(&format!("Calls?{query}")).await, StatusCode::NOT_IMPLEMENTED).await;
         assert!(message.contains(name), "{query}: {message}");

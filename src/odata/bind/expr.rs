@@ -81,10 +81,14 @@ pub enum Node {
         expr: Box<Typed>,
         to: ScalarType,
     },
-    /// A property of the entity a single-valued navigation of the entity set leads to
-    /// (`Queue/name`); null when there is none.
+    /// A property at the end of a path of single-valued navigations (`Channel/name`,
+    /// `Channel/BusinessUnit/name`, `s/Queue/Name`): the path starts at the row (`start` is
+    /// `None`; `$it` inside a lambda) or at the lambda variable `start` lambdas deep, and
+    /// `hops` (at least one) join each next entity to the one before; null when any hop has
+    /// no related entity.
     Navigated {
-        related: Related,
+        start: Option<usize>,
+        hops: Vec<Related>,
         column: StoredColumn,
     },
     /// A property of the entity the lambda variable `depth` lambdas deep ranges over (1 is
@@ -93,23 +97,28 @@ pub enum Node {
         depth: usize,
         column: StoredColumn,
     },
-    /// `nav/any(v: body)`, `nav/any()` or `nav/all(v: body)` over a collection-valued
-    /// navigation of the entity set; the body's variable has depth `depth`.
+    /// `path/any(v: body)`, `path/any()` or `path/all(v: body)`: the path starts like that of
+    /// `Navigated` (at the row, or at the lambda variable `start` lambdas deep), follows the
+    /// single-valued navigations `hops` (possibly none) and ends in the collection-valued
+    /// navigation `related` the variable ranges over; the body's variable has depth `depth`.
     Lambda {
         kind: LambdaKind,
+        start: Option<usize>,
+        hops: Vec<Related>,
         related: Related,
         depth: usize,
         body: Option<Box<Typed>>,
     },
 }
 
-/// How rows of a related set join the entity set's row, as SQL needs it.
+/// How rows of a related set join a row of the set a navigation starts from, as SQL needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Related {
     pub table: String,
     /// The related set's row filter (`media = 'Voice'`), as (column, value).
     pub row_filter: Option<(String, String)>,
-    /// (column of the entity set, column of the related set) pairs that must be equal.
+    /// (column of the set the navigation starts from, column of the related set) pairs that
+    /// must be equal.
     pub join: Vec<(String, String)>,
 }
 
@@ -149,6 +158,9 @@ impl Typed {
 
 /// The deepest chain of parameter aliases that refer to other aliases.
 const MAX_ALIAS_DEPTH: usize = 8;
+
+/// The most navigation properties one path in an expression may follow (each is a join).
+pub const MAX_PATH_STEPS: usize = 8;
 
 /// Binds expressions of one request against one entity set.
 pub struct Binder<'a> {
@@ -244,90 +256,104 @@ impl<'a> Binder<'a> {
         bound
     }
 
+    /// A property: of the entity set, of a lambda variable, or at the end of a path of
+    /// single-valued navigations from either.
     fn member(&mut self, path: &[String]) -> Result<Typed, BindError> {
-        let path = match path.first().map(String::as_str) {
-            Some("$it" | "$this") => &path[1..],
-            Some("$root") => return Err(BindError::NotImplemented("`$root` paths".into())),
-            _ => path,
-        };
-        if let [variable, rest @ ..] = path
-            && let Some(depth) = self.variables.iter().rposition(|(name, _)| name == variable)
-        {
-            let set = self.variables[depth].1;
-            let [name] = rest else {
-                return Err(BindError::NotImplemented(format!("the path `{}` inside a lambda", path.join("/"))));
+        let (start, set, rest) = self.start(path)?;
+        let Some((name, navigations)) = rest.split_last() else {
+            return match start {
+                Some(_) => Err(BindError::NotImplemented(format!("the lambda variable `{}` as a value", path[0]))),
+                None => Err(BindError::NotStructured { path: path.join("/") }),
             };
-            let p = set
-                .property(name)
-                .ok_or_else(|| BindError::UnknownProperty { entity_set: set.name.clone(), property: name.clone() })?;
-            let column = StoredColumn { name: p.column().to_owned(), local_time: p.is_local_time() };
-            return Ok(Typed::new(
-                Node::Variable { depth: depth + 1, column },
-                Some(ScalarType::of(p.edm_type)),
-                p.nullable,
-            ));
-        }
-        match path {
-            [name] => {
-                if let Some(index) = self.set.property_index(name) {
-                    let p: &Property = &self.set.properties[index];
-                    return Ok(Typed::new(Node::Property(index), Some(ScalarType::of(p.edm_type)), p.nullable));
-                }
-                if self.set.navigation_property(name).is_some() {
-                    return Err(BindError::NotStructured { path: name.clone() });
-                }
-                Err(self.unknown(name))
-            }
-            [first, name] if self.set.navigation_property(first).is_some() => {
-                let navigation = self.set.navigation_property(first).expect("checked");
-                if navigation.collection {
-                    return Err(BindError::CollectionPath { path: path.join("/") });
-                }
-                let (related, target) = self.related(navigation);
-                let p = target.property(name).ok_or_else(|| BindError::UnknownProperty {
-                    entity_set: target.name.clone(),
-                    property: name.clone(),
-                })?;
-                let column = StoredColumn { name: p.column().to_owned(), local_time: p.is_local_time() };
-                Ok(Typed::new(Node::Navigated { related, column }, Some(ScalarType::of(p.edm_type)), true))
-            }
-            [first, ..] if self.set.navigation_property(first).is_some() => {
-                Err(BindError::NotImplemented(format!("the navigation path `{}` beyond one step", path.join("/"))))
-            }
-            [first, ..] if self.set.property(first).is_some() => Err(BindError::NotStructured { path: path.join("/") }),
-            [first, ..] => Err(self.unknown(first)),
-            [] => Err(BindError::NotStructured { path: String::new() }),
+        };
+        let (hops, set) = self.hops(set, navigations, path, 0)?;
+        let Some(index) = set.property_index(name) else {
+            return Err(match set.navigation_property(name) {
+                Some(n) if n.collection => BindError::CollectionPath { path: path.join("/") },
+                Some(_) => BindError::NotStructured { path: path.join("/") },
+                None => BindError::UnknownProperty { entity_set: set.name.clone(), property: name.clone() },
+            });
+        };
+        let p: &Property = &set.properties[index];
+        let ty = Some(ScalarType::of(p.edm_type));
+        let column = StoredColumn { name: p.column().to_owned(), local_time: p.is_local_time() };
+        Ok(match (start, hops.is_empty()) {
+            (None, true) => Typed::new(Node::Property(index), ty, p.nullable),
+            (Some(depth), true) => Typed::new(Node::Variable { depth, column }, ty, p.nullable),
+            (start, false) => Typed::new(Node::Navigated { start, hops, column }, ty, true),
+        })
+    }
+
+    /// Where `path` starts: the row (`$it`, `$this` or no prefix: `None`) or the lambda
+    /// variable it names (its depth), the set there, and the rest of the path.
+    fn start<'p>(&self, path: &'p [String]) -> Result<(Option<usize>, &'a EntitySet, &'p [String]), BindError> {
+        match path.first().map(String::as_str) {
+            Some("$it" | "$this") => Ok((None, self.set, &path[1..])),
+            Some("$root") => Err(BindError::NotImplemented("`$root` paths".into())),
+            Some(first) => Ok(match self.variables.iter().rposition(|(name, _)| name == first) {
+                Some(i) => (Some(i + 1), self.variables[i].1, &path[1..]),
+                None => (None, self.set, path),
+            }),
+            None => Ok((None, self.set, path)),
         }
     }
 
-    /// How the target of `navigation` (from the entity set) joins it, and the target set.
-    fn related(&self, navigation: &NavigationProperty) -> (Related, &'a EntitySet) {
-        let target = self.model.entity_set(&navigation.target).expect("the model's navigation targets exist");
-        (Related::of(self.set, navigation, target), target)
+    /// Follows the single-valued navigations `names` from `set`: how each next set joins the
+    /// one before, and the set reached. `more` steps follow in the path (`path`, for errors).
+    fn hops(
+        &self,
+        mut set: &'a EntitySet,
+        names: &[String],
+        path: &[String],
+        more: usize,
+    ) -> Result<(Vec<Related>, &'a EntitySet), BindError> {
+        if names.len() + more > MAX_PATH_STEPS {
+            return Err(BindError::NotImplemented(format!(
+                "navigation paths of more than {MAX_PATH_STEPS} steps (`{}`)",
+                path.join("/")
+            )));
+        }
+        let mut hops = Vec::with_capacity(names.len());
+        for name in names {
+            let Some(navigation) = set.navigation_property(name) else {
+                return Err(match set.property(name) {
+                    Some(_) => BindError::NotStructured { path: path.join("/") },
+                    None => BindError::UnknownProperty { entity_set: set.name.clone(), property: name.clone() },
+                });
+            };
+            if navigation.collection {
+                return Err(BindError::CollectionPath { path: path.join("/") });
+            }
+            let target = self.model.entity_set(&navigation.target).expect("the model's navigation targets exist");
+            hops.push(Related::of(set, navigation, target));
+            set = target;
+        }
+        Ok((hops, set))
     }
 
-    /// `nav/any(v: body)` and `nav/all(v: body)` over a collection-valued navigation of the
-    /// entity set.
+    /// `path/any(v: body)` and `path/all(v: body)` over a collection-valued navigation at the
+    /// end of a path from the row or a lambda variable.
     fn lambda(
         &mut self,
         path: &[String],
         kind: LambdaKind,
         body: Option<&(String, Box<Expr>)>,
     ) -> Result<Typed, BindError> {
-        let path = match path.first().map(String::as_str) {
-            Some("$it" | "$this") => &path[1..],
-            _ => path,
+        let (start, set, rest) = self.start(path)?;
+        let Some((name, navigations)) = rest.split_last() else {
+            return Err(BindError::NotCollection { path: path.join("/") });
         };
-        let [name] = path else {
-            return Err(BindError::NotImplemented(format!("a lambda over the path `{}`", path.join("/"))));
-        };
-        let navigation = match self.set.navigation_property(name) {
+        let (hops, set) = self.hops(set, navigations, path, 1)?;
+        let navigation = match set.navigation_property(name) {
             Some(n) if n.collection => n,
-            Some(_) => return Err(BindError::NotCollection { path: name.clone() }),
-            None if self.set.property(name).is_some() => return Err(BindError::NotCollection { path: name.clone() }),
-            None => return Err(self.unknown(name)),
+            Some(_) => return Err(BindError::NotCollection { path: path.join("/") }),
+            None if set.property(name).is_some() => return Err(BindError::NotCollection { path: path.join("/") }),
+            None => {
+                return Err(BindError::UnknownProperty { entity_set: set.name.clone(), property: name.clone() });
+            }
         };
-        let (related, target) = self.related(navigation);
+        let target = self.model.entity_set(&navigation.target).expect("the model's navigation targets exist");
+        let related = Related::of(set, navigation, target);
         let depth = self.variables.len() + 1;
         let body = match body {
             None => None,
@@ -340,11 +366,7 @@ impl<'a> Binder<'a> {
                 Some(Box::new(bound))
             }
         };
-        Ok(Typed::new(Node::Lambda { kind, related, depth, body }, Some(ScalarType::Boolean), false))
-    }
-
-    fn unknown(&self, name: &str) -> BindError {
-        BindError::UnknownProperty { entity_set: self.set.name.clone(), property: name.to_owned() }
+        Ok(Typed::new(Node::Lambda { kind, start, hops, related, depth, body }, Some(ScalarType::Boolean), false))
     }
 
     fn call(&mut self, name: &str, args: &[Expr]) -> Result<Typed, BindError> {

@@ -64,8 +64,9 @@ fn features_beyond_this_release_are_not_implemented_errors() {
     for query in [
         "$apply=aggregate($count as n)",
         "$search=x",
-        "$filter=QueueSegments/any(s: s/Conversation/id eq 'x')",
-        "$filter=Channel/BusinessUnit/name eq 'x'",
+        "$filter=$root/Calls/$count gt 1",
+        "$filter=QueueSegments/any(s: s/conversationId eq $root/Calls/$count)",
+        "$filter=QueueSegments/any(s: s eq null)",
         "$filter=geo.distance(a, b) lt 1",
     ] {
         assert_eq!(error_code("Calls", query), "NotImplemented", "{query}");
@@ -143,6 +144,69 @@ fn lambdas_and_single_valued_navigation_paths_bind_to_related_sets() {
         assert_eq!(error_code("Calls", &format!("$filter={filter}")), code, "{filter}");
     }
     assert_eq!(error_code("Calls", "$orderby=Channel/name desc"), "ok");
+}
+
+#[test]
+fn paths_of_several_navigation_steps_bind_from_the_row_and_from_lambda_variables() {
+    for filter in [
+        "Channel/BusinessUnit/name eq 'Support'",
+        "$it/Channel/BusinessUnit/deletedAt eq null",
+        "QueueSegments/any(s: s/Queue/Name eq 'Sales')",
+        "QueueSegments/any(s: s/Queue/Channel/BusinessUnit/name eq $it/Channel/BusinessUnit/name)",
+        "QueueSegments/any(s: s/Conversation/Workitems/any(w: w/agentId eq s/queueId))",
+        "NextConversation/QueueSegments/all(s: s/durationInSeconds lt 60)",
+        "Channel/Queues/any(q: q/QueueSegments/any())",
+    ] {
+        assert_eq!(error_code("Calls", &format!("$filter={filter}")), "ok", "{filter}");
+    }
+    assert_eq!(error_code("Calls", "$orderby=Channel/BusinessUnit/name,id"), "ok");
+    assert_eq!(error_code("Workitem", "$filter=Agent/Workitems/any(w: w/queueID eq 'q')"), "ok");
+
+    let bound = bind_url("Calls", "$filter=Channel/BusinessUnit/name eq 'x'").unwrap();
+    let Node::Compare { left, .. } = bound.filter.unwrap().node else { panic!("a comparison") };
+    let Node::Navigated { start: None, hops, column } = left.node else { panic!("a navigated property: {left:?}") };
+    assert_eq!(hops.iter().map(|h| h.table.as_str()).collect::<Vec<_>>(), ["channels", "business_units"]);
+    assert_eq!(hops[1].join, [("business_unit_id".to_owned(), "id".to_owned())]);
+    assert_eq!(column.name, "name");
+    assert!(left.nullable, "null when a hop has no related entity");
+
+    let bound =
+        bind_url("Calls", "$filter=QueueSegments/any(s: s/Conversation/Workitems/any(w: w/agentId eq 'a'))").unwrap();
+    let Node::Lambda { start: None, hops, depth: 1, body: Some(body), .. } = bound.filter.unwrap().node else {
+        panic!("a lambda")
+    };
+    assert!(hops.is_empty());
+    let Node::Lambda { start: Some(1), hops, related, depth: 2, .. } = body.node else { panic!("an inner lambda") };
+    assert_eq!(hops.iter().map(|h| h.table.as_str()).collect::<Vec<_>>(), ["conversations"]);
+    assert_eq!(related.table, "workitems");
+
+    for (filter, code) in [
+        // A collection in the middle of a path takes any() or all().
+        ("Channel/Queues/Name eq 'x'", "BIND117"),
+        ("QueueSegments/any(s: s/Conversation/QueueSegments/queueId eq 'x')", "BIND117"),
+        ("Channel/Queues/Channel/any(c: true)", "BIND117"),
+        ("Channel/BusinessUnit/any(b: true)", "BIND118"),
+        ("Channel/BusinessUnit/nope eq 1", "BIND102"),
+        ("Channel/Nope/name eq 1", "BIND102"),
+        ("QueueSegments/any(s: s/Queue/nope eq 1)", "BIND102"),
+        ("Channel/name/length eq 1", "BIND103"),
+        ("Channel/BusinessUnit eq null", "BIND103"),
+        ("QueueSegments eq null", "BIND117"),
+    ] {
+        assert_eq!(error_code("Calls", &format!("$filter={filter}")), code, "{filter}");
+    }
+}
+
+#[test]
+fn a_path_may_take_a_bounded_number_of_navigation_steps() {
+    let steps = |n: usize| format!("$filter={}id eq 'x'", "NextConversation/".repeat(n));
+    assert_eq!(error_code("Calls", &steps(expr::MAX_PATH_STEPS)), "ok");
+    let err = bind_url("Calls", &steps(expr::MAX_PATH_STEPS + 1)).unwrap_err();
+    assert_eq!(err.code(), "NotImplemented");
+    assert!(err.to_string().contains(&format!("more than {} steps", expr::MAX_PATH_STEPS)), "{err}");
+    let lambda = |n: usize| format!("$filter={}QueueSegments/any()", "NextConversation/".repeat(n));
+    assert_eq!(error_code("Calls", &lambda(expr::MAX_PATH_STEPS - 1)), "ok");
+    assert_eq!(error_code("Calls", &lambda(expr::MAX_PATH_STEPS)), "NotImplemented");
 }
 
 #[test]

@@ -149,22 +149,26 @@ impl<'a> Writer<'a> {
             }
             Node::Call { func, args } => self.call(*func, args, negated),
             Node::Cast { expr, to } => self.cast(expr, *to, negated),
-            Node::Navigated { related, column } => {
-                self.next_alias += 1;
-                let alias = format!("n{}", self.next_alias);
-                self.push(&format!("(SELECT {alias}.{} FROM ", column.name));
-                self.related(related, &alias);
+            Node::Navigated { start, hops, column } => {
+                let aliases = self.hop_aliases(hops.len());
+                let last = aliases.last().expect("a navigated property has hops");
+                self.push(&format!("(SELECT {last}.{} FROM ", column.name));
+                let steps: Vec<_> = hops.iter().zip(&aliases).collect();
+                self.path(*start, &steps);
                 self.push(")");
             }
             Node::Variable { depth, column } => self.push(&format!("l{depth}.{}", column.name)),
-            Node::Lambda { kind, related, depth, body } => {
+            Node::Lambda { kind, start, hops, related, depth, body } => {
+                let aliases = self.hop_aliases(hops.len());
                 let alias = format!("l{depth}");
                 self.push(if *kind == LambdaKind::All {
                     "(NOT EXISTS (SELECT 1 FROM "
                 } else {
                     "(EXISTS (SELECT 1 FROM "
                 });
-                self.related(related, &alias);
+                let mut steps: Vec<_> = hops.iter().zip(&aliases).collect();
+                steps.push((related, &alias));
+                self.path(*start, &steps);
                 if let Some(body) = body {
                     // The body decides membership inside the subquery: unknown counts as false.
                     self.push(if *kind == LambdaKind::All { " AND NOT coalesce(" } else { " AND coalesce(" });
@@ -176,11 +180,34 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// `<table> <alias> WHERE <tenant, row filter and join to the current row>` of a related set.
-    fn related(&mut self, related: &Related, alias: &str) {
-        self.push(&format!("{} {alias} WHERE ", related.table));
-        let outer = self.alias.clone();
-        self.joined(related, alias, &outer);
+    /// Fresh aliases (`n1`, `n2`, ...) for the entities a path passes through.
+    fn hop_aliases(&mut self, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                self.next_alias += 1;
+                format!("n{}", self.next_alias)
+            })
+            .collect()
+    }
+
+    /// The `FROM` list and join conditions of a path of related sets, each with its alias:
+    /// `<table1> <a1> JOIN <table2> <a2> ON <a2 joined to a1> ... WHERE <a1 joined to start>`,
+    /// where the start is the current row (`None`) or the lambda variable `l{depth}`.
+    fn path(&mut self, start: Option<usize>, steps: &[(&Related, &String)]) {
+        let [(first, first_alias), rest @ ..] = steps else { unreachable!("a path has at least one step") };
+        self.push(&format!("{} {first_alias}", first.table));
+        let mut outer = *first_alias;
+        for (related, alias) in rest {
+            self.push(&format!(" JOIN {} {alias} ON ", related.table));
+            self.joined(related, alias, outer);
+            outer = alias;
+        }
+        self.push(" WHERE ");
+        let start = match start {
+            Some(depth) => format!("l{depth}"),
+            None => self.alias.clone(),
+        };
+        self.joined(first, first_alias, &start);
     }
 
     /// `<alias>.tenant_id = $tenant [AND <row filter>] AND <alias>.<inner> = <outer>.<outer column> ...`:

@@ -249,6 +249,49 @@ fn a_single_valued_navigation_path_is_a_scalar_subquery() {
 }
 
 #[test]
+fn a_path_of_several_navigation_steps_joins_each_hop_on_the_tenant() {
+    check_filter(
+        "Channel/BusinessUnit/name eq 'Support'",
+        expect![[
+            r#"((SELECT n2.name FROM channels n1 JOIN business_units n2 ON n2.tenant_id = $1::text AND n2.id = n1.business_unit_id WHERE n1.tenant_id = $1::text AND n1.id = t.channel_id) = $3::text) -- ["contoso", "Voice", "Support"]"#
+        ]],
+    );
+    check(
+        "Calls",
+        "$select=id&$orderby=Channel/BusinessUnit/name,id",
+        expect![[
+            r#"SELECT t.id, ((SELECT n2.name FROM channels n1 JOIN business_units n2 ON n2.tenant_id = $1::text AND n2.id = n1.business_unit_id WHERE n1.tenant_id = $1::text AND n1.id = t.channel_id))::text FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $2::text ORDER BY (SELECT n4.name FROM channels n3 JOIN business_units n4 ON n4.tenant_id = $1::text AND n4.id = n3.business_unit_id WHERE n3.tenant_id = $1::text AND n3.id = t.channel_id) ASC NULLS FIRST, t.id ASC LIMIT 5001 -- ["contoso", "Voice"]"#
+        ]],
+    );
+}
+
+#[test]
+fn a_path_from_a_lambda_variable_starts_at_the_variable() {
+    check_filter(
+        "QueueSegments/any(s: s/Queue/Name eq 'Sales' and s/Conversation/Channel/name ne $it/Channel/BusinessUnit/name)",
+        expect![[
+            r#"(EXISTS (SELECT 1 FROM queue_segments l1 WHERE l1.tenant_id = $1::text AND l1.conversation_id = t.id AND coalesce((((SELECT n1.name FROM queues n1 WHERE n1.tenant_id = $1::text AND n1.id = l1.queue_id) = $3::text) AND ((SELECT n3.name FROM conversations n2 JOIN channels n3 ON n3.tenant_id = $1::text AND n3.id = n2.channel_id WHERE n2.tenant_id = $1::text AND n2.id = l1.conversation_id) IS DISTINCT FROM (SELECT n5.name FROM channels n4 JOIN business_units n5 ON n5.tenant_id = $1::text AND n5.id = n4.business_unit_id WHERE n4.tenant_id = $1::text AND n4.id = t.channel_id))), FALSE))) -- ["contoso", "Voice", "Sales"]"#
+        ]],
+    );
+}
+
+#[test]
+fn a_lambda_over_a_collection_behind_navigations_joins_the_hops_first() {
+    check_filter(
+        "QueueSegments/any(s: s/Conversation/Workitems/all(w: w/agentId eq s/queueId))",
+        expect![[
+            r#"(EXISTS (SELECT 1 FROM queue_segments l1 WHERE l1.tenant_id = $1::text AND l1.conversation_id = t.id AND coalesce((NOT EXISTS (SELECT 1 FROM conversations n1 JOIN workitems l2 ON l2.tenant_id = $1::text AND l2.primary_conversation_id = n1.id WHERE n1.tenant_id = $1::text AND n1.id = l1.conversation_id AND NOT coalesce((l2.agent_id = l1.queue_id), FALSE))), FALSE))) -- ["contoso", "Voice"]"#
+        ]],
+    );
+    check_filter(
+        "NextConversation/QueueSegments/any()",
+        expect![[
+            r#"(EXISTS (SELECT 1 FROM conversations n1 JOIN queue_segments l1 ON l1.tenant_id = $1::text AND l1.conversation_id = n1.id WHERE n1.tenant_id = $1::text AND n1.id = t.next_conversation_id)) -- ["contoso", "Voice"]"#
+        ]],
+    );
+}
+
+#[test]
 fn a_single_valued_expansion_is_a_left_join_on_the_tenant_with_its_nested_filter() {
     check(
         "Calls",
@@ -265,7 +308,7 @@ fn collection_expansions_are_parts_of_one_statement_ordered_after_their_parent()
         "Calls",
         "$select=id&$expand=QueueSegments($select=queueId;$filter=queueId ne 'q';$orderby=queuedAtUTC desc;$top=2;$skip=1;$count=true;$expand=Queue($select=Name)),Workitems($select=id;$expand=CollectedData($select=name))",
         expect![[
-            r#"WITH e0 AS MATERIALIZED (SELECT t.*, row_number() OVER (ORDER BY t.id ASC) AS _o0 FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $3::text ORDER BY t.id ASC LIMIT 5001), e1 AS MATERIALIZED (SELECT * FROM (SELECT t.*, p._o0, row_number() OVER (PARTITION BY p._o0 ORDER BY t.queued_at_utc DESC, t.conversation_id ASC, t.queue_id ASC, t.queued_at_utc ASC) AS _o1 FROM e0 p JOIN queue_segments t ON t.tenant_id = $1::text AND t.conversation_id = p.id AND p._o0 <= 5000 AND (t.queue_id <> $4::text)) q WHERE _o1 > 1 AND _o1 <= 3), e2 AS MATERIALIZED (SELECT * FROM (SELECT t.*, p._o0, row_number() OVER (PARTITION BY p._o0 ORDER BY t.id ASC) AS _o1 FROM e0 p JOIN workitems t ON t.tenant_id = $1::text AND t.primary_conversation_id = p.id AND p._o0 <= 5000) q WHERE _o1 > 0), e3 AS MATERIALIZED (SELECT * FROM (SELECT t.*, p._o0, p._o1, row_number() OVER (PARTITION BY p._o0, p._o1 ORDER BY t.workitem_id ASC, t.name ASC, t.created_at_utc ASC) AS _o2 FROM e2 p JOIN collected_data t ON t.tenant_id = $1::text AND t.workitem_id = p.id) q WHERE _o2 > 0) SELECT 0, t._o0, 0, 0::bigint, 0, 0::bigint, t.id, (SELECT count(*) FROM queue_segments c WHERE c.tenant_id = $1::text AND c.conversation_id = t.id AND (c.queue_id <> $2::text)), NULL::character varying(64), NULL::character varying(64), NULL::character varying(256), NULL::character varying(64), NULL::character varying(256) FROM e0 t UNION ALL SELECT 1, t._o0, 1, t._o1, 0, 0::bigint, NULL::character varying(64), NULL::bigint, t.queue_id, x1.id, x1.name, NULL::character varying(64), NULL::character varying(256) FROM e1 t LEFT JOIN queues x1 ON x1.tenant_id = $1::text AND x1.id = t.queue_id UNION ALL SELECT 2, t._o0, 2, t._o1, 0, 0::bigint, NULL::character varying(64), NULL::bigint, NULL::character varying(64), NULL::character varying(64), NULL::character varying(256), t.id, NULL::character varying(256) FROM e2 t UNION ALL SELECT 3, t._o0, 2, t._o1, 1, t._o2, NULL::character varying(64), NULL::bigint, NULL::character varying(64), NULL::character varying(64), NULL::character varying(256), NULL::character varying(64), t.name FROM e3 t ORDER BY 2, 3, 4, 5, 6 -- ["contoso", "q", "Voice", "q"]"#
+            r#"WITH e0 AS MATERIALIZED (SELECT t.*, row_number() OVER (ORDER BY t.id ASC) AS _o0 FROM conversations t WHERE t.tenant_id = $1::text AND t.media = $3::text ORDER BY t.id ASC LIMIT 5001), e1 AS MATERIALIZED (SELECT * FROM (SELECT t.*, p._o0, row_number() OVER (PARTITION BY p._o0 ORDER BY t.queued_at_utc DESC, t.conversation_id ASC, t.queue_id ASC, t.queued_at_utc ASC) AS _o1 FROM e0 p JOIN queue_segments t ON t.tenant_id = $1::text AND t.conversation_id = p.id AND p._o0 <= 5000 AND (t.queue_id <> $4::text)) q WHERE _o1 > 1 AND _o1 <= 3), e2 AS MATERIALIZED (SELECT * FROM (SELECT t.*, p._o0, row_number() OVER (PARTITION BY p._o0 ORDER BY t.id ASC) AS _o1 FROM e0 p JOIN workitems t ON t.tenant_id = $1::text AND t.primary_conversation_id = p.id AND p._o0 <= 5000) q), e3 AS MATERIALIZED (SELECT * FROM (SELECT t.*, p._o0, p._o1, row_number() OVER (PARTITION BY p._o0, p._o1 ORDER BY t.workitem_id ASC, t.name ASC, t.created_at_utc ASC) AS _o2 FROM e2 p JOIN collected_data t ON t.tenant_id = $1::text AND t.workitem_id = p.id) q) SELECT 0, t._o0, 0, 0::bigint, 0, 0::bigint, t.id, (SELECT count(*) FROM queue_segments c WHERE c.tenant_id = $1::text AND c.conversation_id = t.id AND (c.queue_id <> $2::text)), NULL::character varying(64), NULL::character varying(64), NULL::character varying(256), NULL::character varying(64), NULL::character varying(256) FROM e0 t UNION ALL SELECT 1, t._o0, 1, t._o1, 0, 0::bigint, NULL::character varying(64), NULL::bigint, t.queue_id, x1.id, x1.name, NULL::character varying(64), NULL::character varying(256) FROM e1 t LEFT JOIN queues x1 ON x1.tenant_id = $1::text AND x1.id = t.queue_id UNION ALL SELECT 2, t._o0, 2, t._o1, 0, 0::bigint, NULL::character varying(64), NULL::bigint, NULL::character varying(64), NULL::character varying(64), NULL::character varying(256), t.id, NULL::character varying(256) FROM e2 t UNION ALL SELECT 3, t._o0, 2, t._o1, 1, t._o2, NULL::character varying(64), NULL::bigint, NULL::character varying(64), NULL::character varying(64), NULL::character varying(256), NULL::character varying(64), t.name FROM e3 t ORDER BY 2, 3, 4, 5, 6 -- ["contoso", "q", "Voice", "q"]"#
         ]],
     );
 }
