@@ -295,3 +295,36 @@ async fn full_metadata_links_navigation_properties_that_are_not_expanded() {
     assert!(!entity.contains_key("Workitems@odata.navigationLink"), "nor one left out of $select: {entity:?}");
     assert!(entity["QueueSegments"].is_array());
 }
+
+#[tokio::test]
+async fn expansions_combine_with_skip_top_navigation_paths_and_omitted_nulls() {
+    let demo = spawn_demo_app().await;
+    let expand = enc("QueueSegments($select=queueId,queuedAtUTC)");
+    let all = demo.json(&format!("Calls?$select=id&$top=40&$expand={expand}")).await;
+    let slice = demo.json(&format!("Calls?$select=id&$skip=10&$top=5&$expand={expand}")).await;
+    assert_eq!(slice["value"].as_array().unwrap()[..], all["value"].as_array().unwrap()[10..15], "$skip and $top");
+
+    // From a navigation path: the call's segments, each with its queue.
+    let call = all["value"].as_array().unwrap().iter().find(|c| !c["QueueSegments"].as_array().unwrap().is_empty());
+    let call = call.expect("a call with segments")["id"].as_str().unwrap().to_owned();
+    let body =
+        demo.json(&format!("Calls('{call}')/QueueSegments?$select=queueId&$expand=Queue($select=id,Name)")).await;
+    let segments = body["value"].as_array().expect("value");
+    assert!(!segments.is_empty());
+    for segment in segments {
+        assert_eq!(segment["Queue"]["id"], segment["queueId"], "{segment}");
+    }
+
+    // Omitted nulls leave out a missing related entity, never an empty collection.
+    let response = demo
+        .get_with(
+            &format!("Calls?$top=30&$select=id&$expand=NextConversation($select=id),{expand}"),
+            &[("Prefer", "omit-values=nulls")],
+        )
+        .await;
+    let body = crate::support::demo::ok_json(response).await;
+    let calls = body["value"].as_array().expect("value");
+    assert!(calls.iter().all(|c| c["QueueSegments"].is_array()), "{body}");
+    assert!(calls.iter().any(|c| c.get("NextConversation").is_none()), "{body}");
+    assert!(calls.iter().all(|c| c.get("NextConversation").is_none_or(Value::is_object)), "{body}");
+}
