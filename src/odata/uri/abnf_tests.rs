@@ -20,6 +20,8 @@ enum Mode {
     Option,
     /// A percent-encoded expression.
     Expr,
+    /// A lambda operator (`any(...)`, `all(...)`) as it follows a collection path.
+    Lambda,
     /// A percent-encoded literal: must parse as an expression that is a literal.
     UrlLiteral,
     /// A literal as written in a payload: no percent-decoding.
@@ -36,6 +38,7 @@ fn mode(rule: &str) -> Option<Mode> {
         "filter" | "orderby" | "orderBy" | "select" | "skiptoken" | "expand" => Mode::Option,
         "boolCommonExpr" | "boolcommonExpr" | "commonExpr" | "firstMemberExpr" | "isofExpr" | "notExpr"
         | "propertyPathExpr" => Mode::Expr,
+        "anyExpr" | "allExpr" => Mode::Lambda,
         "primitiveLiteral"
         | "boolean"
         | "null"
@@ -111,6 +114,7 @@ fn accepts(mode: Mode, rule: &str, input: &str) -> Result<(), String> {
         Mode::Option if input.contains('&') => Err("a single option cannot contain `&`".into()),
         Mode::Option => parse_query(input).map(drop).map_err(|e| e.to_string()),
         Mode::Expr => parse_filter(&decoded()?).map(drop).map_err(|e| e.to_string()),
+        Mode::Lambda => parse_filter(&format!("Items/{}", decoded()?)).map(drop).map_err(|e| e.to_string()),
         Mode::UrlLiteral => literal(rule, &decoded()?),
         Mode::PayloadLiteral => literal(rule, input),
         Mode::PayloadDuration => literal(rule, &format!("duration'{input}'")),
