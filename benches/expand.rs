@@ -15,22 +15,17 @@
 //! after `cargo build --release`. Without `--bench` (as `cargo test --all-targets` runs it) it
 //! does nothing.
 
+mod common;
+
 use anyhow::{Context, anyhow, bail, ensure};
 use clap::Parser;
+use common::{Answer, Server, Setup, TENANT, median, ms, next_link, peak_rss_kb, percent_encode};
 use odata_feed::odata::model::{EntitySet, Model};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::Mutex;
-use std::sync::mpsc;
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tokio_postgres::types::{FromSql, Type};
 
-/// The tenant the demo data set fills with `--scale` conversations.
-const TENANT: &str = "contoso";
-/// The database and superuser of the private cluster (its password is in `DATA_DIR/password`).
-const PRIVATE_DATABASE: &str = "odata_feed";
-const PRIVATE_USER: &str = "postgres";
 /// The entity set read.
 const SET: &str = "Calls";
 
@@ -38,9 +33,6 @@ const SET: &str = "Calls";
 #[derive(Debug, Parser)]
 #[command(name = "bench-expand")]
 struct Options {
-    /// Set by `cargo bench`; without it the benchmark does nothing.
-    #[arg(long, hide = true)]
-    bench: bool,
     /// The `$expand` value: navigation properties of Calls, with nested options if wanted.
     #[arg(long, default_value = "QueueSegments,Workitems")]
     expand: String,
@@ -63,87 +55,12 @@ struct Options {
     /// Entities per page (the server's --page-size).
     #[arg(long, default_value_t = 5_000)]
     page_size: u64,
-    /// Seconds after which the whole benchmark is abandoned (data loading included).
-    #[arg(long, default_value_t = 1_800)]
-    timeout: u64,
+    #[command(flatten)]
+    harness: common::Harness,
 }
 
 fn main() -> ExitCode {
-    if !std::env::args().skip(1).any(|a| a == "--bench") {
-        return ExitCode::SUCCESS;
-    }
-    let options = Options::parse();
-    watchdog(Duration::from_secs(options.timeout));
-    match run(&options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Children to stop when the global timeout strikes.
-static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-
-fn watchdog(limit: Duration) {
-    std::thread::spawn(move || {
-        std::thread::sleep(limit);
-        eprintln!("error: the benchmark did not finish within {} s (--timeout); stopping", limit.as_secs());
-        let pids = CHILDREN.lock().map(|c| c.clone()).unwrap_or_default();
-        pids.iter().for_each(|&pid| signal(pid, libc::SIGTERM));
-        // Give the server time to stop its PostgreSQL.
-        std::thread::sleep(Duration::from_secs(10));
-        pids.iter().for_each(|&pid| signal(pid, libc::SIGKILL));
-        std::process::exit(2);
-    });
-}
-
-fn signal(pid: u32, signal: libc::c_int) {
-    // SAFETY: kill(2) has no memory effects; the pid is one of our own children.
-    unsafe {
-        libc::kill(pid as libc::pid_t, signal);
-    }
-}
-
-/// A child process that is stopped (SIGTERM, then SIGKILL after 60 s) when dropped.
-struct Guarded(Child);
-
-impl Guarded {
-    fn new(child: Child) -> Guarded {
-        if let Ok(mut children) = CHILDREN.lock() {
-            children.push(child.id());
-        }
-        Guarded(child)
-    }
-
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.0.try_wait().ok().flatten()
-    }
-
-    fn stop(&mut self) -> Option<std::process::ExitStatus> {
-        if self.exited().is_none() {
-            signal(self.0.id(), libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Some(status) = self.exited() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        self.0.wait().ok()
-    }
-}
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        self.stop();
-        if let Ok(mut children) = CHILDREN.lock() {
-            children.retain(|&pid| pid != self.0.id());
-        }
-    }
+    common::main(|options: &Options| &options.harness, run)
 }
 
 fn run(options: &Options) -> anyhow::Result<()> {
@@ -156,142 +73,18 @@ fn run(options: &Options) -> anyhow::Result<()> {
     let navigations = expanded_navigations(&options.expand);
     let children = navigations.iter().map(|n| Related::new(&model, calls, n)).collect::<anyhow::Result<Vec<_>>>()?;
 
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let binary = target.join("release/odata-feed");
-    ensure!(binary.is_file(), "{} is missing; run `cargo build --release` first", binary.display());
-    let database_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
-    let bench_dir = target.join(".bench-read");
-    std::fs::create_dir_all(&bench_dir).with_context(|| format!("cannot create {}", bench_dir.display()))?;
-    let data_dir = options.data_dir.clone().unwrap_or_else(|| bench_dir.join(format!("scale-{}", options.scale)));
-    let name = data_dir.file_name().and_then(|n| n.to_str()).unwrap_or("data").to_owned();
-    let log = |kind: &str| bench_dir.join(format!("{name}.expand-{kind}.log"));
-    match &database_url {
-        Some(_) => println!("database: DATABASE_URL"),
-        None => println!("database: private cluster in {}", data_dir.display()),
-    }
-
-    load(&binary, options.scale, &data_dir, &log("load"))?;
-    let (mut server, feed, pg_port) = start_server(&binary, &data_dir, options.page_size, &log("serve"))?;
-    let database_url = match database_url {
-        Some(url) => url,
-        None => {
-            let password = std::fs::read_to_string(data_dir.join("password"))
-                .with_context(|| format!("cannot read the cluster password in {}", data_dir.display()))?;
-            format!("postgres://{PRIVATE_USER}:{}@127.0.0.1:{pg_port}/{PRIVATE_DATABASE}", password.trim())
-        }
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let pid = server.0.id();
-    let result = runtime.block_on(workloads(options, &feed, &database_url, &children, pid));
-    if let Some(status) = server.exited() {
-        bail!("the server exited during the benchmark ({status}); see {}", log("serve").display());
-    }
-    let status = server.stop();
-    if !status.is_some_and(|s| s.success()) {
-        eprintln!("warning: the server stopped with {status:?}; see {}", log("serve").display());
-    }
+    let setup = Setup::new(options.data_dir.clone(), options.scale, "expand-")?;
+    let loaded = setup.load()?;
+    let done = if loaded.record.is_some() { "loaded" } else { "already loaded" };
+    println!("{done} ({:.1} s)", loaded.elapsed.as_secs_f64());
+    let server = Server::start(&setup, options.page_size)?;
+    let database_url = setup.database_url(&server)?;
+    let runtime = common::runtime()?;
+    let pid = server.process.pid();
+    let result = runtime.block_on(workloads(options, &server.feed, &database_url, &children, pid));
+    server.stop()?;
     print_report(options, &result?);
     Ok(())
-}
-
-/// `odata-feed demo --load-only`: loads the demo data set unless the database has it already.
-fn load(binary: &Path, scale: u32, data_dir: &Path, log: &Path) -> anyhow::Result<()> {
-    let started = Instant::now();
-    println!("loading the demo data set (scale {scale}) unless loaded ...");
-    let log_file = std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-    let child = Command::new(binary)
-        .args(["--log-format", "json", "demo", "--load-only", "--scale", &scale.to_string(), "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .with_context(|| format!("cannot run {}", binary.display()))?;
-    let status = Guarded::new(child).0.wait().context("waiting for the demo load failed")?;
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    ensure!(status.success(), "the demo load failed ({status}); see {}", log.display());
-    let loaded = text.contains("\"demo data loaded\"");
-    println!("{} ({:.1} s)", if loaded { "loaded" } else { "already loaded" }, started.elapsed().as_secs_f64());
-    Ok(())
-}
-
-/// Starts the release server on a free loopback port: the process, the feed URL
-/// (`http://127.0.0.1:PORT/odata/`) and the port of its private cluster (0 with DATABASE_URL).
-fn start_server(binary: &Path, data_dir: &Path, page_size: u64, log: &Path) -> anyhow::Result<(Guarded, String, u16)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .context("cannot find a free loopback port")?
-        .port();
-    let child = Command::new(binary)
-        .args(["--log-format", "json", "serve", "--default-tenant", TENANT, "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--page-size", &page_size.to_string()])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot run {}", binary.display()))?;
-    let mut process = Guarded::new(child);
-    // (true, feed URL) from stdout; (false, cluster port) from the log on stderr.
-    let (events, ready) = mpsc::channel::<(bool, String)>();
-    let stdout = process.0.stdout.take().expect("piped");
-    let sender = events.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("OData feed: ") {
-                let _ = sender.send((true, url.trim().to_owned()));
-            }
-        }
-    });
-    let stderr = process.0.stderr.take().expect("piped");
-    let mut log_file = std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = writeln!(log_file, "{line}");
-            if line.contains("\"private PostgreSQL cluster started\"")
-                && let Some(port) =
-                    serde_json::from_str::<serde_json::Value>(&line).ok().and_then(|v| v["port"].as_u64())
-            {
-                let _ = events.send((false, port.to_string()));
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let mut pg_port = 0u16;
-    loop {
-        if let Some(status) = process.exited() {
-            bail!("the server exited before it was ready ({status}); see {}", log.display());
-        }
-        ensure!(Instant::now() < deadline, "the server was not ready within 180 s; see {}", log.display());
-        match ready.recv_timeout(Duration::from_millis(200)) {
-            Ok((true, feed)) => {
-                println!("server: pid {} at {feed} (log {})", process.0.id(), log.display());
-                return Ok((process, feed, pg_port));
-            }
-            Ok((false, port)) => pg_port = port.parse().context("the cluster port in the server log")?,
-            Err(_) => {}
-        }
-    }
-}
-
-/// The server's peak resident set (VmHWM) in KiB since it started or since the last
-/// [`reset_peak_rss`].
-fn peak_rss_kb(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("cannot read the server's status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow!("no VmHWM in /proc/{pid}/status"))
 }
 
 /// Sets VmHWM back to the current RSS (Linux 4.0+); false when the kernel refuses.
@@ -360,11 +153,9 @@ impl<'a> FromSql<'a> for Raw {
     }
 }
 
-/// One answer, timed to the last byte, with its entities counted.
+/// One answer with its entities counted.
 struct Page {
-    status: reqwest::StatusCode,
-    body: bytes::Bytes,
-    elapsed: Duration,
+    answer: Answer,
     /// Entities of the `value` array.
     entities: u64,
     /// Entities nested in them (the expanded related entities).
@@ -372,24 +163,16 @@ struct Page {
 }
 
 impl Page {
-    /// The answer as an error message unless it is 200.
-    fn check(&self, url: &str) -> Result<(), String> {
-        if self.status == reqwest::StatusCode::OK {
-            return Ok(());
-        }
-        let body = String::from_utf8_lossy(&self.body[..self.body.len().min(500)]).into_owned();
-        Err(format!("GET {url} answered {}: {}", self.status, body.trim()))
+    /// What E1 keeps of the page.
+    fn e1(&self) -> E1Page {
+        E1Page { elapsed: self.answer.elapsed, bytes: self.answer.body.len(), nested: self.nested }
     }
 }
 
 async fn fetch(http: &reqwest::Client, url: &str) -> anyhow::Result<Page> {
-    let started = Instant::now();
-    let response = http.get(url).send().await.with_context(|| format!("GET {url} failed"))?;
-    let status = response.status();
-    let body = response.bytes().await.with_context(|| format!("reading GET {url} failed"))?;
-    let elapsed = started.elapsed();
-    let (entities, nested) = count_entities(&body);
-    Ok(Page { status, body, elapsed, entities, nested })
+    let answer = common::fetch(http, url).await?;
+    let (entities, nested) = count_entities(&answer.body);
+    Ok(Page { answer, entities, nested })
 }
 
 /// Counts the objects of a JSON page: those directly in `value` (depth 2) and those below
@@ -423,28 +206,6 @@ fn count_entities(page: &[u8]) -> (u64, u64) {
         }
     }
     (entities, nested)
-}
-
-/// The `@odata.nextLink` of a page: it follows the `value` array, at the end of the body.
-fn next_link(page: &[u8]) -> anyhow::Result<Option<String>> {
-    const MARK: &str = "],\"@odata.nextLink\":";
-    let page = std::str::from_utf8(page).context("a page is not UTF-8")?;
-    let Some(at) = page.rfind(MARK) else { return Ok(None) };
-    let literal = page[at + MARK.len()..].trim_end().strip_suffix('}');
-    let literal = literal.ok_or_else(|| anyhow!("a page does not end after its next link"))?;
-    Ok(Some(serde_json::from_str(literal).context("the next link is not a JSON string")?))
-}
-
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for &b in text.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~':,$".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// A result that is either measured or the first answer that was not 200.
@@ -505,13 +266,7 @@ async fn workloads(
     children: &[Related],
     pid: u32,
 ) -> anyhow::Result<Report> {
-    let (db, connection) =
-        tokio_postgres::connect(database_url, tokio_postgres::NoTls).await.context("cannot connect to the database")?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            eprintln!("warning: the benchmark's database connection failed: {error}");
-        }
-    });
+    let db = common::connect(database_url).await?;
     let statements = futures_util::future::try_join_all(children.iter().map(|c| db.prepare(&c.statement))).await?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(300)).build().context("the HTTP client")?;
     let expand = percent_encode(&options.expand);
@@ -520,8 +275,8 @@ async fn workloads(
     let plain_url = format!("{feed}{SET}?$top={}", options.top);
     let expanded_url = format!("{plain_url}&$expand={expand}");
     let first = fetch(&http, &plain_url).await?;
-    first.check(&plain_url).map_err(|e| anyhow!(e))?;
-    let value: serde_json::Value = serde_json::from_slice(&first.body).context("the plain page is not JSON")?;
+    first.answer.check(&plain_url).map_err(|e| anyhow!(e))?;
+    let value: serde_json::Value = serde_json::from_slice(&first.answer.body).context("the plain page is not JSON")?;
     let entities = value["value"].as_array().ok_or_else(|| anyhow!("the plain page has no value array"))?;
     let calls = entities.len() as u64;
     println!("E1: {calls} {SET} ($top={}), $expand={}", options.top, options.expand);
@@ -540,18 +295,18 @@ async fn workloads(
         let mut line = format!("E1 run={run}{}", if run == 0 { " (warm-up)" } else { "" });
         if let Ok(pages) = &mut expanded_pages {
             let page = fetch(&http, &expanded_url).await?;
-            match page.check(&expanded_url) {
+            match page.answer.check(&expanded_url) {
                 Ok(()) => {
                     if page.entities != calls {
                         eprintln!("warning: the expanded page held {} {SET}, the plain page {calls}", page.entities);
                     }
                     line += &format!(
                         " expanded_ms={:.1} expanded_bytes={} related={}",
-                        ms(page.elapsed),
-                        page.body.len(),
+                        ms(page.answer.elapsed),
+                        page.answer.body.len(),
                         page.nested
                     );
-                    pages.push(E1Page { elapsed: page.elapsed, bytes: page.body.len(), nested: page.nested });
+                    pages.push(page.e1());
                 }
                 Err(error) => {
                     println!("E1 expanded: error: {error}");
@@ -560,10 +315,10 @@ async fn workloads(
             }
         }
         let page = fetch(&http, &plain_url).await?;
-        page.check(&plain_url).map_err(|e| anyhow!(e))?;
+        page.answer.check(&plain_url).map_err(|e| anyhow!(e))?;
         ensure!(page.entities == calls, "the plain page held {} {SET}, then {calls}", page.entities);
-        line += &format!(" plain_ms={:.1} plain_bytes={}", ms(page.elapsed), page.body.len());
-        plain_pages.push(E1Page { elapsed: page.elapsed, bytes: page.body.len(), nested: page.nested });
+        line += &format!(" plain_ms={:.1} plain_bytes={}", ms(page.answer.elapsed), page.answer.body.len());
+        plain_pages.push(page.e1());
         let started = Instant::now();
         let mut sets = Vec::new();
         for ((child, statement), keys) in children.iter().zip(&statements).zip(&keys) {
@@ -649,15 +404,15 @@ async fn pull(http: &reqwest::Client, url: &str, calls: u64, pid: u32) -> anyhow
     let mut next = Some(url.to_owned());
     while let Some(url) = next.take() {
         let page = fetch(http, &url).await?;
-        if let Err(error) = page.check(&url) {
+        if let Err(error) = page.answer.check(&url) {
             return Ok(Err(error));
         }
         result.calls += page.entities;
         result.nested += page.nested;
         result.pages += 1;
-        result.bytes += page.body.len();
+        result.bytes += page.answer.body.len();
         if result.calls < calls {
-            next = next_link(&page.body)?;
+            next = next_link(std::str::from_utf8(&page.answer.body).context("a page is not UTF-8")?)?;
         }
     }
     result.elapsed = started.elapsed();
@@ -676,16 +431,6 @@ fn describe(pull: &Pull) -> String {
         pull.calls_per_second(),
         pull.peak_rss_kb as f64 / 1024.0
     )
-}
-
-fn median(values: impl Iterator<Item = Duration>) -> Duration {
-    let mut values: Vec<Duration> = values.collect();
-    values.sort();
-    values[(values.len() - 1) / 2]
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }
 
 /// The pull with the median rate.

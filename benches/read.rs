@@ -12,24 +12,18 @@
 //! `cargo bench --bench read -- --help` after `cargo build --release`. Without `--bench` (as
 //! `cargo test --all-targets` runs it) it does nothing.
 
+mod common;
+
 use anyhow::{Context, anyhow, bail, ensure};
 use clap::Parser;
+use common::{Answer, Server, Setup, TENANT, fetch, median, ms, next_link, peak_rss_kb, percent_encode};
 use futures_util::StreamExt;
 use odata_feed::odata::edm::EdmType;
 use odata_feed::odata::model::Model;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::Mutex;
-use std::sync::mpsc;
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-/// The tenant the demo data set fills with `--scale` conversations.
-const TENANT: &str = "contoso";
-/// The database the server creates inside its private cluster.
-const PRIVATE_DATABASE: &str = "odata_feed";
-/// The superuser of the private cluster (its password is in `DATA_DIR/password`).
-const PRIVATE_USER: &str = "postgres";
 /// The entity set read, and its rows in SQL.
 const SET: &str = "Calls";
 const SET_WHERE: &str = "tenant_id = 'contoso' AND media = 'Voice'";
@@ -41,9 +35,6 @@ const ROW_MARK: &str = "{\"id\":";
 #[derive(Debug, Parser)]
 #[command(name = "bench-read")]
 struct Options {
-    /// Set by `cargo bench`; without it the benchmark does nothing.
-    #[arg(long, hide = true)]
-    bench: bool,
     /// Conversations of the demo tenant; about 60% are Calls.
     #[arg(long, default_value_t = 1_700_000)]
     scale: u32,
@@ -75,98 +66,12 @@ struct Options {
     /// Timed fetches of the first and of the deep page.
     #[arg(long, default_value_t = 20)]
     fetches: usize,
-    /// Seconds after which the whole benchmark is abandoned (data loading included).
-    #[arg(long, default_value_t = 1_800)]
-    timeout: u64,
+    #[command(flatten)]
+    harness: common::Harness,
 }
 
 fn main() -> ExitCode {
-    if !std::env::args().skip(1).any(|a| a == "--bench") {
-        return ExitCode::SUCCESS;
-    }
-    let options = Options::parse();
-    watchdog(Duration::from_secs(options.timeout));
-    match run(&options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Children to stop when the global timeout strikes.
-static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-
-fn watchdog(limit: Duration) {
-    std::thread::spawn(move || {
-        std::thread::sleep(limit);
-        eprintln!("error: the benchmark did not finish within {} s (--timeout); stopping", limit.as_secs());
-        let pids = CHILDREN.lock().map(|c| c.clone()).unwrap_or_default();
-        for &pid in &pids {
-            signal(pid, libc::SIGTERM);
-        }
-        // Give the server time to stop its PostgreSQL.
-        std::thread::sleep(Duration::from_secs(10));
-        for &pid in &pids {
-            signal(pid, libc::SIGKILL);
-        }
-        std::process::exit(2);
-    });
-}
-
-fn signal(pid: u32, signal: libc::c_int) {
-    // SAFETY: kill(2) has no memory effects; the pid is one of our own children.
-    unsafe {
-        libc::kill(pid as libc::pid_t, signal);
-    }
-}
-
-/// A child process that is stopped (SIGTERM, then SIGKILL) when dropped.
-struct Guarded {
-    child: Child,
-}
-
-impl Guarded {
-    fn new(child: Child) -> Guarded {
-        if let Ok(mut children) = CHILDREN.lock() {
-            children.push(child.id());
-        }
-        Guarded { child }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-
-    fn stop(&mut self) -> Option<std::process::ExitStatus> {
-        if let Some(status) = self.exited() {
-            return Some(status);
-        }
-        signal(self.child.id(), libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Some(status) = self.exited() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        self.child.wait().ok()
-    }
-}
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        self.stop();
-        if let Ok(mut children) = CHILDREN.lock() {
-            children.retain(|&pid| pid != self.child.id());
-        }
-    }
+    common::main(|options: &Options| &options.harness, run)
 }
 
 fn run(options: &Options) -> anyhow::Result<()> {
@@ -174,171 +79,22 @@ fn run(options: &Options) -> anyhow::Result<()> {
     if let Some(select) = &options.select {
         ensure!(select.split(',').any(|p| p.trim() == "id"), "--select must include id (rows are counted by it)");
     }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let binary = target.join("release/odata-feed");
-    ensure!(binary.is_file(), "{} is missing; run `cargo build --release` first", binary.display());
-    let database_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
-    let bench_dir = target.join(".bench-read");
-    std::fs::create_dir_all(&bench_dir).with_context(|| format!("cannot create {}", bench_dir.display()))?;
-    let data_dir = options.data_dir.clone().unwrap_or_else(|| bench_dir.join(format!("scale-{}", options.scale)));
-    let name = data_dir.file_name().and_then(|n| n.to_str()).unwrap_or("data").to_owned();
-    let log = |kind: &str| bench_dir.join(format!("{name}.{kind}.log"));
-    match &database_url {
-        Some(_) => println!("database: DATABASE_URL"),
-        None => println!("database: private cluster in {}", data_dir.display()),
+    let setup = Setup::new(options.data_dir.clone(), options.scale, "")?;
+    let loaded = setup.load()?;
+    match loaded.record {
+        Some(line) => println!("loaded in {:.0} s: {line}", loaded.elapsed.as_secs_f64()),
+        None => println!("already loaded ({:.1} s)", loaded.elapsed.as_secs_f64()),
     }
+    let server = Server::start(&setup, options.page_size)?;
+    let database_url = setup.database_url(&server)?;
 
-    load(&binary, options.scale, &data_dir, &log("load"))?;
-    let mut server = Server::start(&binary, &data_dir, options.page_size, &log("serve"))?;
-    let database_url = match database_url {
-        Some(url) => url,
-        None => {
-            let password = std::fs::read_to_string(data_dir.join("password"))
-                .with_context(|| format!("cannot read the cluster password in {}", data_dir.display()))?;
-            format!("postgres://{PRIVATE_USER}:{}@127.0.0.1:{}/{PRIVATE_DATABASE}", password.trim(), server.pg_port)
-        }
-    };
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = common::runtime()?;
     let meter = Meter { server: server.process.pid(), private_cluster: std::env::var_os("DATABASE_URL").is_none() };
     let report = runtime.block_on(workloads(options, &server.feed, &database_url, &meter))?;
-    let peak_rss_kb = vm_hwm_kb(server.process.pid())?;
-    if let Some(status) = server.process.exited() {
-        bail!("the server exited during the benchmark ({status}); see {}", server.log.display());
-    }
-    let status = server.process.stop();
-    if !status.is_some_and(|s| s.success()) {
-        eprintln!("warning: the server stopped with {status:?}; see {}", server.log.display());
-    }
+    let peak_rss_kb = peak_rss_kb(server.process.pid())?;
+    server.stop()?;
     print_report(&report, peak_rss_kb);
     Ok(())
-}
-
-/// `odata-feed demo --load-only`: loads the demo data set unless the database has it already.
-fn load(binary: &Path, scale: u32, data_dir: &Path, log: &Path) -> anyhow::Result<()> {
-    let started = Instant::now();
-    println!("loading the demo data set (scale {scale}) unless loaded ...");
-    let log_file = std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-    let child = Command::new(binary)
-        .args(["--log-format", "json", "demo", "--load-only", "--scale", &scale.to_string(), "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .with_context(|| format!("cannot run {}", binary.display()))?;
-    let mut child = Guarded::new(child);
-    let status = child.child.wait().context("waiting for the demo load failed")?;
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    if !status.success() {
-        bail!("the demo load failed ({status}):\n{}", tail(&text, 10));
-    }
-    match text.lines().find(|l| l.contains("\"demo data loaded\"")) {
-        Some(line) => println!("loaded in {:.0} s: {line}", started.elapsed().as_secs_f64()),
-        None => println!("already loaded ({:.1} s)", started.elapsed().as_secs_f64()),
-    }
-    Ok(())
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// The release server, serving the demo tenant on a free loopback port.
-struct Server {
-    process: Guarded,
-    /// `http://127.0.0.1:PORT/odata/`
-    feed: String,
-    /// The port of the private cluster the server started (0 with DATABASE_URL).
-    pg_port: u16,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(binary: &Path, data_dir: &Path, page_size: u64, log: &Path) -> anyhow::Result<Server> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .context("cannot find a free loopback port")?
-            .port();
-        let child = Command::new(binary)
-            .args(["--log-format", "json", "serve", "--default-tenant", TENANT, "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--page-size")
-            .arg(page_size.to_string())
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot run {}", binary.display()))?;
-        let mut process = Guarded::new(child);
-        let (events, ready) = mpsc::channel::<(bool, String)>();
-        let stdout = process.child.stdout.take().expect("piped");
-        let sender = events.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("OData feed: ") {
-                    let _ = sender.send((true, url.trim().to_owned()));
-                }
-            }
-        });
-        let stderr = process.child.stderr.take().expect("piped");
-        let mut log_file = std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = writeln!(log_file, "{line}");
-                if line.contains("\"private PostgreSQL cluster started\"")
-                    && let Some(port) = json_field(&line, "port")
-                {
-                    let _ = events.send((false, port));
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(180);
-        let (mut feed, mut pg_port) = (None, 0u16);
-        while feed.is_none() {
-            if let Some(status) = process.exited() {
-                let text = std::fs::read_to_string(log).unwrap_or_default();
-                bail!("the server exited before it was ready ({status}):\n{}", tail(&text, 10));
-            }
-            ensure!(Instant::now() < deadline, "the server was not ready within 180 s; see {}", log.display());
-            match ready.recv_timeout(Duration::from_millis(200)) {
-                Ok((true, url)) => feed = Some(url),
-                Ok((false, port)) => pg_port = port.parse().context("the cluster port in the server log")?,
-                Err(_) => {}
-            }
-        }
-        let feed = feed.expect("set above");
-        println!("server: pid {} at {feed} (log {})", process.pid(), log.display());
-        Ok(Server { process, feed, pg_port, log: log.to_path_buf() })
-    }
-}
-
-/// A top-level field of a one-line JSON log record, as text.
-fn json_field(line: &str, name: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    match value.get(name)? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
-
-fn vm_hwm_kb(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("cannot read the server's status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow!("no VmHWM in /proc/{pid}/status"))
 }
 
 struct Report {
@@ -474,13 +230,7 @@ struct LoadResult {
 }
 
 async fn workloads(options: &Options, feed: &str, database_url: &str, meter: &Meter) -> anyhow::Result<Report> {
-    let (db, connection) =
-        tokio_postgres::connect(database_url, tokio_postgres::NoTls).await.context("cannot connect to the database")?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            eprintln!("warning: the benchmark's database connection failed: {error}");
-        }
-    });
+    let db = common::connect(database_url).await?;
     let calls: i64 = db.query_one(&format!("SELECT count(*) FROM conversations WHERE {SET_WHERE}"), &[]).await?.get(0);
     let calls = calls as u64;
     println!("{SET}: {calls} rows");
@@ -541,7 +291,7 @@ async fn workloads(options: &Options, feed: &str, database_url: &str, meter: &Me
             deep.push(b);
         }
     }
-    let (first_page, deep_page) = (median(&mut first), median(&mut deep));
+    let (first_page, deep_page) = (median(first.into_iter()), median(deep.into_iter()));
     println!(
         "W3 first_page_ms={:.1} page_at_{}_ms={:.1} ratio={:.2}",
         ms(first_page),
@@ -600,7 +350,7 @@ async fn pull_all(http: &reqwest::Client, url: &str, deep_row: u64) -> anyhow::R
     let mut deep_link = None;
     let mut next = Some(url.to_owned());
     while let Some(url) = next.take() {
-        let body = get(http, &url).await?;
+        let body = get(http, &url).await?.body;
         let text = std::str::from_utf8(&body).context("a page is not UTF-8")?;
         let count = text.matches(ROW_MARK).count() as u64;
         if pages == 0 {
@@ -616,34 +366,18 @@ async fn pull_all(http: &reqwest::Client, url: &str, deep_row: u64) -> anyhow::R
     Ok(Pull { rate: Rate::new(rows, started.elapsed()), pages, first_page_rows, deep_link })
 }
 
-async fn get(http: &reqwest::Client, url: &str) -> anyhow::Result<bytes::Bytes> {
-    let response = http.get(url).send().await.with_context(|| format!("GET {url} failed"))?;
-    let status = response.status();
-    let body = response.bytes().await.with_context(|| format!("reading GET {url} failed"))?;
-    if !status.is_success() {
-        let text = String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned();
-        bail!("GET {url} answered {status}: {text}");
-    }
-    Ok(body)
+/// The answer to `GET url`; an error unless it is 200.
+async fn get(http: &reqwest::Client, url: &str) -> anyhow::Result<Answer> {
+    let answer = fetch(http, url).await?;
+    answer.check(url).map_err(|e| anyhow!(e))?;
+    Ok(answer)
 }
 
 /// One fetch, timed to the last byte, with the rows of the page.
 async fn timed_get(http: &reqwest::Client, url: &str) -> anyhow::Result<(Duration, u64)> {
-    let started = Instant::now();
-    let body = get(http, url).await?;
-    let elapsed = started.elapsed();
-    let text = std::str::from_utf8(&body).context("a page is not UTF-8")?;
-    Ok((elapsed, text.matches(ROW_MARK).count() as u64))
-}
-
-/// The `@odata.nextLink` of a page: it follows the `value` array, at the end of the body.
-fn next_link(page: &str) -> anyhow::Result<Option<String>> {
-    const MARK: &str = "],\"@odata.nextLink\":";
-    let Some(at) = page.rfind(MARK) else { return Ok(None) };
-    let rest = page[at + MARK.len()..].trim_end();
-    let literal = rest.strip_suffix('}').ok_or_else(|| anyhow!("a page does not end after its next link"))?;
-    let link: String = serde_json::from_str(literal).context("the next link is not a JSON string")?;
-    Ok(Some(link))
+    let answer = get(http, url).await?;
+    let text = std::str::from_utf8(&answer.body).context("a page is not UTF-8")?;
+    Ok((answer.elapsed, text.matches(ROW_MARK).count() as u64))
 }
 
 /// `COPY (SELECT ...) TO STDOUT` of the columns the server selects for every property of the
@@ -729,18 +463,6 @@ async fn nth_start(db: &tokio_postgres::Client, channel: &str, offset: i64, roun
     Ok(row.get(0))
 }
 
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for &b in text.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~':".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// `concurrency` clients fetching `url` back to back for `duration`.
 async fn under_load(
     http: &reqwest::Client,
@@ -775,22 +497,13 @@ async fn under_load(
     ensure!(!latencies.is_empty(), "no request finished");
     latencies.sort();
     let p99 = latencies[((latencies.len() as f64 * 0.99).ceil() as usize).clamp(1, latencies.len()) - 1];
-    Ok(LoadResult { concurrency, requests: latencies.len(), elapsed, median: median(&mut latencies), p99 })
-}
-
-fn median(values: &mut [Duration]) -> Duration {
-    values.sort();
-    values[(values.len() - 1) / 2]
+    Ok(LoadResult { concurrency, requests: latencies.len(), elapsed, median: median(latencies.into_iter()), p99 })
 }
 
 fn median_rate(rates: &[Rate]) -> Rate {
     let mut sorted = rates.to_vec();
     sorted.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
     sorted[(sorted.len() - 1) / 2]
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }
 
 fn print_report(report: &Report, peak_rss_kb: u64) {
