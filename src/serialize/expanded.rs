@@ -85,11 +85,11 @@ impl EntityTree {
         root.navigation_links(links);
         let mut nodes = Vec::new();
         attach(&mut root, 0, 0, expansions, &layout.entity, settings, &mut nodes);
-        let mut ordered: Vec<(usize, Node)> = nodes;
-        ordered.sort_by_key(|(id, _)| *id);
+        // Children are collected before their parents: put them in id order.
+        nodes.sort_by_key(|(id, _)| *id);
         EntityTree {
             root,
-            nodes: ordered.into_iter().map(|(_, node)| node).collect(),
+            nodes: nodes.into_iter().map(|(_, node)| node).collect(),
             node_column: layout.node,
             stack: Vec::new(),
         }

@@ -3,11 +3,11 @@
 //! content negotiation with Power Query's own Accept header, and gzip.
 
 use crate::support::demo::{
-    DemoApp, TENANT_ZONE, fresh_demo_database, header, odata_error, ok_json, spawn_demo_app, spawn_demo_app_with,
-    strings,
+    DemoApp, TENANT_ZONE, declared_properties, fresh_demo_database, header, odata_error, ok_json, spawn_demo_app,
+    spawn_demo_app_with, strings,
 };
 use chrono::{DateTime, Utc};
-use odata_feed::odata::model::{Model, NAMESPACE};
+use odata_feed::odata::model::NAMESPACE;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -239,9 +239,7 @@ async fn utc_properties_end_in_z_and_local_properties_carry_the_tenant_offset() 
 #[tokio::test]
 async fn omit_values_nulls_leaves_out_the_nulls_and_says_so() {
     let demo = spawn_demo_app().await;
-    let model = Model::load().expect("the model loads");
-    let declared: BTreeSet<&str> =
-        model.entity_set("Calls").expect("Calls").properties.iter().map(|p| p.name.as_str()).collect();
+    let declared = declared_properties("Calls");
     let rows = demo
         .sql(&format!(
             "SELECT id, customer_last_name IS NULL, customer_ring_seconds IS NULL {CALLS} ORDER BY id LIMIT 400"

@@ -3,8 +3,7 @@
 //! to other methods. Every answer is compared with the same question asked in SQL over the
 //! demo data.
 
-use crate::support::demo::{DemoApp, enc, header, odata_error, spawn_demo_app};
-use odata_feed::odata::model::Model;
+use crate::support::demo::{DemoApp, declared_properties, enc, header, odata_error, spawn_demo_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -22,9 +21,7 @@ async fn a_call(demo: &DemoApp, with_last_name: bool) -> String {
 #[tokio::test]
 async fn every_call_carries_every_declared_property_with_null_where_the_database_has_none() {
     let demo = spawn_demo_app().await;
-    let model = Model::load().expect("the model loads");
-    let declared: BTreeSet<&str> =
-        model.entity_set("Calls").expect("Calls").properties.iter().map(|p| p.name.as_str()).collect();
+    let declared = declared_properties("Calls");
     let rows = demo
         .sql(&format!(
             "SELECT id, customer_last_name, customer_ring_seconds, next_conversation_id, is_consult, \
@@ -40,7 +37,7 @@ async fn every_call_carries_every_declared_property_with_null_where_the_database
     assert_eq!(entities.len(), rows.len(), "one entity per call of the tenant");
     for (entity, row) in entities.iter().zip(&rows) {
         let object = entity.as_object().expect("an entity is an object");
-        let keys: BTreeSet<&str> = object.keys().map(String::as_str).collect();
+        let keys: BTreeSet<String> = object.keys().cloned().collect();
         assert_eq!(keys, declared, "the properties of {entity}");
         assert_eq!(entity["id"], json!(row.get::<_, String>(0)));
         assert_eq!(entity["customerLastName"], json!(row.get::<_, Option<String>>(1)), "in {entity}");

@@ -229,6 +229,12 @@ pub fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or_default()
 }
 
+/// The names of the properties the model declares for `set`.
+pub fn declared_properties(set: &str) -> std::collections::BTreeSet<String> {
+    let model = odata_feed::odata::model::Model::load().expect("the model loads");
+    model.entity_set(set).expect("the set exists").properties.iter().map(|p| p.name.clone()).collect()
+}
+
 /// A URL cut to a length that fits in a message.
 pub fn short(url: &str) -> String {
     match url.char_indices().nth(200) {
