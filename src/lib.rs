@@ -4,6 +4,7 @@
 //! bind, plan and SQL), `db` owns PostgreSQL (private cluster, migrations, pool), `demo`
 //! generates and loads the demo data set, `http` serves the feed, `cli` wires the commands.
 
+pub mod auth;
 pub mod cli;
 pub mod db;
 pub mod demo;

@@ -34,6 +34,27 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Print `$metadata` (XML CSDL), or write both CSDL documents into a directory.
     Metadata(MetadataArgs),
+    /// Print an access token of the development issuer (for `demo`, or `serve --dev-issuer-key`).
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The feed tenant the token reads.
+    #[arg(long)]
+    pub tenant: String,
+    /// The user the token names (`oid`).
+    #[arg(long, default_value = "developer")]
+    pub user: String,
+    /// Minutes the token stays valid.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=1440))]
+    pub minutes: u64,
+    /// The development issuer's key [default: `dev-issuer.pem` in the data directory].
+    #[arg(long, env = "ODATA_FEED_DEV_ISSUER_KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The data directory `demo` uses (where its key is kept).
+    #[arg(long, env = "ODATA_FEED_DATA_DIR", default_value = ".odata-feed")]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -73,9 +94,14 @@ pub struct ServeArgs {
     /// Maximum number of pooled database connections.
     #[arg(long, env = "ODATA_FEED_POOL_SIZE", default_value_t = 16)]
     pub pool_size: usize,
-    /// The tenant every request reads [default: the database's only tenant].
-    #[arg(long, env = "ODATA_FEED_DEFAULT_TENANT")]
-    pub default_tenant: Option<String>,
+    /// The sign-in configuration (TOML): trusted token issuers, audiences, scopes and the
+    /// mapping of their tenants to the feed's (see docs/sign-in.md).
+    #[arg(long, env = "ODATA_FEED_AUTH_CONFIG", value_name = "FILE")]
+    pub auth_config: Option<PathBuf>,
+    /// Development only: also trust tokens of the built-in development issuer, whose key is
+    /// kept in FILE (created when missing); `odata-feed token` mints them.
+    #[arg(long, env = "ODATA_FEED_DEV_ISSUER_KEY", value_name = "FILE")]
+    pub dev_issuer_key: Option<PathBuf>,
     /// Entities per page when the client states no `Prefer: odata.maxpagesize`.
     #[arg(long, env = "ODATA_FEED_PAGE_SIZE", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub page_size: u64,
@@ -108,8 +134,10 @@ pub struct DemoArgs {
     pub load_only: bool,
 }
 
-/// The tenant `demo` serves when none is configured.
+/// The tenant whose token `demo` prints.
 pub const DEMO_TENANT: &str = "contoso";
+/// The development issuer's key file in a data directory.
+pub const DEV_ISSUER_KEY_FILE: &str = "dev-issuer.pem";
 
 /// Runs a parsed command line to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -118,8 +146,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => {
             let demo = serve::DemoLoad { scale: args.scale, seed: args.seed, load_only: args.load_only };
             let mut serve_args = args.serve;
-            serve_args.default_tenant.get_or_insert_with(|| DEMO_TENANT.to_owned());
+            let key = serve_args.database.data_dir.join(DEV_ISSUER_KEY_FILE);
+            serve_args.dev_issuer_key.get_or_insert(key);
             serve::serve(serve_args, Some(demo))
+        }
+        Command::Token(args) => {
+            let key = args.key.unwrap_or_else(|| args.data_dir.join(DEV_ISSUER_KEY_FILE));
+            let issuer = crate::auth::dev::DevIssuer::load(&key)?;
+            let lifetime = std::time::Duration::from_secs(args.minutes * 60);
+            println!("{}", issuer.mint(&args.tenant, &args.user, lifetime)?);
+            Ok(())
         }
         Command::Metadata(args) => metadata(&args),
         Command::Migrate(args) => {

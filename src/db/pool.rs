@@ -13,9 +13,14 @@ pub async fn connect(database_url: &str, max_size: usize) -> anyhow::Result<Pool
     Ok(pool)
 }
 
-/// Builds the pool that serves reads and checks that the database answers. Its sessions run
-/// in UTC with ISO dates (the text form of sort keys in skiptokens depends on both) and bound
-/// every statement by `statement_timeout`.
+/// The role request statements run as: subject to row-level security (see the migration
+/// `row_level_security`).
+pub const READER_ROLE: &str = "odata_feed_reader";
+
+/// Builds the pool that serves reads and checks that the database answers, and that its
+/// sessions cannot bypass row-level security. Its sessions run as `READER_ROLE`, in UTC with
+/// ISO dates (the text form of sort keys in skiptokens depends on both), and bound every
+/// statement by `statement_timeout`.
 pub async fn connect_reader(database_url: &str, max_size: usize, statement_timeout: Duration) -> anyhow::Result<Pool> {
     let (pool, where_to) = build_reader(database_url, max_size, statement_timeout)?;
     ping(&pool).await.with_context(|| format!("cannot connect to the database at {where_to}"))?;
@@ -23,6 +28,21 @@ pub async fn connect_reader(database_url: &str, max_size: usize, statement_timeo
     let client = pool.get().await.map_err(|e| anyhow::anyhow!("{}", root_cause(&e)))?;
     let encoding: String = client.query_one("SHOW server_encoding", &[]).await?.get(0);
     anyhow::ensure!(encoding != "SQL_ASCII", "the database at {where_to} uses SQL_ASCII; the feed needs UTF8");
+    let role = client
+        .query_one(
+            "SELECT current_user::text, r.rolsuper, r.rolbypassrls, \
+                    EXISTS (SELECT FROM pg_class c WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p')) \
+             FROM pg_roles r WHERE r.rolname = current_user",
+            &[],
+        )
+        .await
+        .context("cannot check the reading role")?;
+    let (name, superuser, bypass, owner): (String, bool, bool, bool) =
+        (role.get(0), role.get(1), role.get(2), role.get(3));
+    anyhow::ensure!(
+        !superuser && !bypass && !owner,
+        "requests would read as `{name}`, which can bypass row-level security (superuser {superuser}, BYPASSRLS {bypass}, owns tables {owner}); the feed refuses to serve like that"
+    );
     Ok(pool)
 }
 
@@ -33,8 +53,9 @@ pub fn build_reader(
     statement_timeout: Duration,
 ) -> anyhow::Result<(Pool, String)> {
     let millis = statement_timeout.as_millis().max(1);
-    let options =
-        format!("-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c statement_timeout={millis}");
+    let options = format!(
+        "-c role={READER_ROLE} -c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c statement_timeout={millis}"
+    );
     build_with(database_url, max_size, Some(&options))
 }
 

@@ -1,6 +1,7 @@
 //! The one place where errors become HTTP responses: an OData JSON error body
 //! (`{"error":{"code","message"}}`), the right status, and nothing internal leaked.
 
+use crate::auth::{AuthError, Rejection};
 use crate::db::read::ReadError;
 use crate::odata::{bind::BindError, plan::PlanError};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, http::StatusCode};
@@ -48,6 +49,9 @@ pub enum ApiError {
     /// The tenant the request is scoped to is not known to the database.
     #[error("the tenant `{0}` is not known to this feed")]
     UnknownTenant(String),
+    /// No valid token, or a token without access to the feed.
+    #[error("{error}")]
+    Auth { error: AuthError, challenge: String },
     /// A failure the client cannot fix; the detail is logged, never sent.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -73,6 +77,7 @@ impl ApiError {
             ApiError::UnsupportedFormat(_) => "UnsupportedFormat",
             ApiError::NotAcceptable(_) => "NotAcceptable",
             ApiError::UnknownTenant(_) => "UnknownTenant",
+            ApiError::Auth { error, .. } => error.code(),
         }
     }
 
@@ -119,6 +124,11 @@ impl ResponseError for ApiError {
                 StatusCode::NOT_ACCEPTABLE
             }
             ApiError::UnknownTenant(_) => StatusCode::FORBIDDEN,
+            ApiError::Auth { error, .. } => match error.rejection() {
+                Rejection::SignIn => StatusCode::UNAUTHORIZED,
+                Rejection::Forbidden => StatusCode::FORBIDDEN,
+                Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            },
             ApiError::Read(ReadError::Internal(_)) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -126,8 +136,21 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header(("OData-Version", "4.0")).content_type("application/json");
-        if matches!(self, ApiError::MethodNotAllowed(_)) {
-            response.insert_header(("Allow", "GET, HEAD"));
+        match self {
+            ApiError::MethodNotAllowed(_) => {
+                response.insert_header(("Allow", "GET, HEAD"));
+            }
+            ApiError::Auth { error, challenge } => match error.rejection() {
+                // Power Query reads `authorization_uri` from this header to sign the user in.
+                Rejection::SignIn => {
+                    response.insert_header(("WWW-Authenticate", challenge.as_str()));
+                }
+                Rejection::Unavailable => {
+                    response.insert_header(("Retry-After", "10"));
+                }
+                Rejection::Forbidden => {}
+            },
+            _ => {}
         }
         response.body(json!({ "error": { "code": self.code(), "message": self.message() } }).to_string())
     }

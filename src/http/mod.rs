@@ -1,6 +1,7 @@
 //! HTTP: the actix-web application, its routes, the headers every OData response carries, and
 //! the one mapping from errors to responses (`error`).
 
+mod auth;
 mod context;
 mod error;
 mod health;
@@ -14,12 +15,13 @@ mod version;
 
 pub use error::ApiError;
 
+use crate::auth::{Authenticator, dev::DevIssuer};
 use crate::odata::plan::{Limits, SigningKey};
 use crate::odata::{capabilities, csdl, model::Model};
 use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
 use deadpool_postgres::Pool;
 use std::{net::TcpListener, sync::Arc};
-use tracing_actix_web::TracingLogger;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
 
 /// The path under which the OData service lives.
 pub const SERVICE_PATH: &str = "/odata";
@@ -40,43 +42,54 @@ pub struct AppState {
     /// `$metadata` as XML and as JSON CSDL, rendered (and gzip-compressed) once.
     pub metadata: metadata::Documents,
     pub read: ReadSettings,
+    /// Checks every request's bearer token.
+    pub auth: Arc<Authenticator>,
+    /// The development issuer whose documents are served, when it is enabled.
+    pub dev_issuer: Option<Arc<DevIssuer>>,
 }
 
 /// How entity sets are read.
 #[derive(Debug, Clone)]
 pub struct ReadSettings {
     pub limits: Limits,
-    /// The tenant every request reads; when `None`, the database's only tenant.
-    pub default_tenant: Option<String>,
     /// Signs `$skiptoken`s; shared by all instances through the database.
     pub signing_key: SigningKey,
     /// The longest request URL accepted (at least 8 KB).
     pub max_url_length: usize,
     /// How deep `$expand` may nest.
     pub max_expand_depth: usize,
+    /// Whether statements name the caller's tenant for every table (always, in the server;
+    /// tests turn it off to show that row-level security alone isolates tenants).
+    pub tenant_predicate: bool,
 }
 
 /// The default for `ReadSettings::max_url_length`.
 pub const MAX_URL_LENGTH: usize = 16 * 1024;
 
 impl ReadSettings {
-    /// Default limits and no configured tenant.
+    /// Default limits.
     pub fn new(signing_key: SigningKey) -> ReadSettings {
         ReadSettings {
             limits: Limits::default(),
-            default_tenant: None,
             signing_key,
             max_url_length: MAX_URL_LENGTH,
             max_expand_depth: crate::odata::bind::DEFAULT_EXPAND_DEPTH,
+            tenant_predicate: true,
         }
     }
 }
 
 impl AppState {
     /// Prepares everything requests share; renders `$metadata` once.
-    pub fn new(model: Arc<Model>, pool: Pool, public_url: Option<String>, read: ReadSettings) -> AppState {
+    pub fn new(
+        model: Arc<Model>,
+        pool: Pool,
+        public_url: Option<String>,
+        read: ReadSettings,
+        auth: Arc<Authenticator>,
+    ) -> AppState {
         let metadata = metadata::Documents::new(csdl::render(&model, &capabilities::IMPLEMENTED));
-        AppState { model, pool, worker_pools: None, public_url, metadata, read }
+        AppState { model, pool, worker_pools: None, public_url, metadata, read, auth, dev_issuer: None }
     }
 
     /// The pool a worker thread uses.
@@ -89,11 +102,16 @@ impl AppState {
 
     /// The absolute service root for a request, e.g. `http://127.0.0.1:8080/odata`.
     pub fn service_root(&self, req: &HttpRequest) -> String {
+        format!("{}{SERVICE_PATH}", self.public_root(req))
+    }
+
+    /// The server's own absolute root, e.g. `http://127.0.0.1:8080`.
+    pub fn public_root(&self, req: &HttpRequest) -> String {
         match &self.public_url {
-            Some(url) => format!("{}{SERVICE_PATH}", url.trim_end_matches('/')),
+            Some(url) => url.trim_end_matches('/').to_owned(),
             None => {
                 let info = req.connection_info();
-                format!("{}://{}{SERVICE_PATH}", info.scheme(), info.host())
+                format!("{}://{}", info.scheme(), info.host())
             }
         }
     }
@@ -111,14 +129,16 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
         App::new()
             .app_data(state.clone())
             .app_data(web::Data::new(state.worker_pool()))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<RequestSpan>::new())
             .wrap(middleware::Compress::default())
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
+            .configure(auth::dev_routes)
             .service(
                 web::scope(SERVICE_PATH)
                     .wrap(middleware::from_fn(version::require_v4))
                     .wrap(middleware::DefaultHeaders::new().add(("OData-Version", "4.0")))
+                    .wrap(middleware::from_fn(auth::require_token))
                     .route("", read_only().to(service_document::service_document))
                     .route("/$metadata", read_only().to(metadata::metadata))
                     .route("/", read_only().to(service_document::service_document))
@@ -132,4 +152,21 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
     .shutdown_timeout(10)
     .run();
     Ok(server)
+}
+
+/// Each request's span, with room for the caller's tenant and user once signed in.
+struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        use tracing::field::Empty;
+        tracing_actix_web::root_span!(request, tenant = Empty, tid = Empty, oid = Empty)
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
 }

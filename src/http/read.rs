@@ -39,31 +39,32 @@ pub async fn resource(
             negotiate::json_options(options.format.as_deref(), accept, prefer.omit_nulls)?
         }
     };
-    // Plan, for the request's tenant.
-    let client = db::connection(&pool).await?;
-    let tenant = db::tenant(&client, state.read.default_tenant.as_deref()).await?.ok_or_else(|| {
-        ApiError::UnknownTenant(state.read.default_tenant.clone().unwrap_or_else(|| "(none configured)".into()))
-    })?;
+    // Plan, for the caller's tenant, in a transaction that row-level security scopes to it.
+    let caller = super::auth::caller(&req)?;
     let page_size = plan::page_size(&state.read.limits, prefer.max_page_size);
-    let scope = plan::scope_of(&tenant.id, req.uri().path(), &options);
+    let scope = plan::scope_of(&caller.tenant, req.uri().path(), &options);
     let plan = plan::read_plan(query, &state.read.limits, page_size, scope, &state.read.signing_key)?;
+    let (session, tenant) = db::begin(&pool, &caller.tenant).await?;
+    let mut tenant = tenant.ok_or_else(|| ApiError::UnknownTenant(caller.tenant.clone()))?;
+    tenant.predicate = state.read.tenant_predicate;
     if let Some(via) = &plan.via
-        && !db::exists(&client, &sql::parent_exists(via, &tenant)).await?
+        && !session.exists(&sql::parent_exists(via, &tenant)).await?
     {
         return Err(ApiError::NoSuchEntity(req.path().to_owned()));
     }
     if plan.target == Target::Count {
-        let count = db::count(&client, &sql::count(&plan, &tenant)).await?;
+        let count = session.count(&sql::count(&plan, &tenant)).await?;
+        session.finish().await?;
         return Ok(HttpResponse::Ok().content_type("text/plain;charset=utf-8").body(count.to_string()));
     }
     let count = match plan.count {
-        true => Some(db::count(&client, &sql::count(&plan, &tenant)).await?),
+        true => Some(session.count(&sql::count(&plan, &tenant)).await?),
         false => None,
     };
     // SQL and stream: wait for the first row, so a timeout or an evaluation error still gets
     // its own status.
     let (statement, layout) = sql::select(&plan, &tenant);
-    let mut rows = db::stream(client, &statement).await?;
+    let mut rows = session.stream(&statement).await?;
     let first = rows.next().await.transpose()?;
     // Serialize.
     let root = state.service_root(&req);

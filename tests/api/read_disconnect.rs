@@ -1,7 +1,7 @@
 //! A client that goes away in the middle of a page stops its statement: the server cancels it
 //! and retires the connection instead of letting PostgreSQL produce rows nobody reads.
 
-use crate::support::app::spawn_with;
+use crate::support::app::{skiptoken_key, spawn_for, token_for};
 use crate::support::database::{fresh_database, query_rows};
 use odata_feed::{db, http::ReadSettings};
 use std::io::{Read, Write};
@@ -40,15 +40,15 @@ async fn a_client_that_disconnects_mid_page_cancels_its_statement() {
     )
     .await;
     let pool = db::pool::connect_reader(&db.url, 2, Duration::from_secs(600)).await.expect("pool");
-    let key = db::secrets::skiptoken_key(&pool).await.expect("key");
-    let mut settings = ReadSettings::new(key);
-    settings.default_tenant = Some("t".into());
-    let app = spawn_with(pool, settings);
+    let settings = ReadSettings::new(skiptoken_key(&db.url).await);
+    let app = spawn_for(pool, settings, "t");
 
     let address = app.address.trim_start_matches("http://").to_owned();
     let mut socket = std::net::TcpStream::connect(&address).expect("connect");
-    let request =
-        format!("GET /odata/Conversations HTTP/1.1\r\nHost: {address}\r\nPrefer: odata.maxpagesize=50000\r\n\r\n");
+    let request = format!(
+        "GET /odata/Conversations HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\nPrefer: odata.maxpagesize=50000\r\n\r\n",
+        token_for("t")
+    );
     socket.write_all(request.as_bytes()).expect("request sent");
     let mut start = vec![0u8; 64 * 1024];
     socket.read_exact(&mut start).expect("the page starts");

@@ -3,7 +3,7 @@
 //! long, 501 for an OData feature the feed does not offer, 503 for a query that ran too long),
 //! never a 500.
 
-use crate::support::app::spawn_with;
+use crate::support::app::{skiptoken_key, spawn_with};
 use crate::support::database::{fresh_database, query_rows};
 use crate::support::demo::{TENANT, TENANT_ZONE, difference, enc, odata_error, ok_json, spawn_demo_app, strings};
 use odata_feed::{db, http::ReadSettings};
@@ -178,8 +178,7 @@ async fn a_query_that_outlasts_the_statement_timeout_is_503_query_timeout() {
     )
     .await;
     let pool = db::pool::connect_reader(&database.url, 2, Duration::from_millis(300)).await.expect("a pool");
-    let key = db::secrets::skiptoken_key(&pool).await.expect("the skiptoken key");
-    let app = spawn_with(pool, ReadSettings { default_tenant: Some(TENANT.to_owned()), ..ReadSettings::new(key) });
+    let app = spawn_with(pool, ReadSettings::new(skiptoken_key(&database.url).await));
 
     // Another session holds the table, so every read of it waits past the timeout.
     let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls).await.expect("connects");

@@ -48,6 +48,17 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// `<alias>.tenant_id = $tenant`: the row `alias` belongs to the request's tenant (`TRUE`
+    /// when the scope omits the predicate).
+    pub fn tenant_of(&mut self, alias: &str) {
+        if !self.tenant.predicate {
+            self.push("TRUE");
+            return;
+        }
+        self.push(&format!("{alias}.{TENANT_COLUMN} = "));
+        self.tenant();
+    }
+
     /// Runs `f` with property references naming `alias`, a row of `set`.
     pub fn within<R>(&mut self, set: &'a EntitySet, alias: &str, f: impl FnOnce(&mut Self) -> R) -> R {
         let outer_set = std::mem::replace(&mut self.set, set);
@@ -213,8 +224,7 @@ impl<'a> Writer<'a> {
     /// `<alias>.tenant_id = $tenant [AND <row filter>] AND <alias>.<inner> = <outer>.<outer column> ...`:
     /// the rows of a related set (`alias`) that belong to the row `outer`, in the request's tenant.
     pub fn joined(&mut self, related: &Related, alias: &str, outer: &str) {
-        self.push(&format!("{alias}.{TENANT_COLUMN} = "));
-        self.tenant();
+        self.tenant_of(alias);
         if let Some((column, value)) = &related.row_filter {
             self.push(&format!(" AND {alias}.{column} = "));
             self.param(value.clone(), None);

@@ -11,7 +11,7 @@ mod expr;
 
 use crate::odata::bind::{Node, ScalarType, Via};
 use crate::odata::edm::EdmType;
-use crate::odata::model::{EntitySet, TENANT_COLUMN};
+use crate::odata::model::EntitySet;
 use crate::odata::plan::{ReadPlan, SortKey};
 use expr::Writer;
 
@@ -21,6 +21,17 @@ pub struct TenantScope {
     pub id: String,
     /// The tenant's IANA time zone, for the local-time properties.
     pub time_zone: String,
+    /// Whether statements name the tenant (`t.tenant_id = $1`) for every table they read. The
+    /// server always does; tests turn it off to show that row-level security alone keeps
+    /// other tenants' rows out.
+    pub predicate: bool,
+}
+
+impl TenantScope {
+    /// A tenant whose statements carry the tenant predicate.
+    pub fn new(id: impl Into<String>, time_zone: impl Into<String>) -> TenantScope {
+        TenantScope { id: id.into(), time_zone: time_zone.into(), predicate: true }
+    }
 }
 
 /// A statement and its parameters, all bound as text.
@@ -178,10 +189,8 @@ fn from_where(w: &mut Writer, plan: &ReadPlan, joins: &str) {
     w.push(&set.table);
     w.push(" t");
     w.push(joins);
-    w.push(" WHERE t.");
-    w.push(TENANT_COLUMN);
-    w.push(" = ");
-    w.tenant();
+    w.push(" WHERE ");
+    w.tenant_of("t");
     if let Some(filter) = &set.row_filter {
         w.push(" AND t.");
         w.push(&filter.column);
@@ -209,10 +218,8 @@ fn from_where(w: &mut Writer, plan: &ReadPlan, joins: &str) {
 fn parent(w: &mut Writer, via: &Via, and: impl FnOnce(&mut Writer)) {
     w.push("SELECT 1 FROM ");
     w.push(&via.parent.table);
-    w.push(" p WHERE p.");
-    w.push(TENANT_COLUMN);
-    w.push(" = ");
-    w.tenant();
+    w.push(" p WHERE ");
+    w.tenant_of("p");
     if let Some(filter) = &via.parent.row_filter {
         w.push(" AND p.");
         w.push(&filter.column);

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 static MODEL: LazyLock<Model> = LazyLock::new(|| Model::load().unwrap());
 
 fn tenant() -> TenantScope {
-    TenantScope { id: "contoso".into(), time_zone: "Europe/Budapest".into() }
+    TenantScope::new("contoso", "Europe/Budapest")
 }
 
 fn key() -> plan::SigningKey {

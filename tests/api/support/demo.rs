@@ -7,7 +7,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
-use super::app::{TestApp, spawn_with};
+use super::app::{TestApp, skiptoken_key, spawn_with};
 use super::database::{TEMPLATE, TestDatabase, cluster_url, copy_of, execute_locked, query_rows};
 use odata_feed::{db, http::ReadSettings};
 use reqwest::{Method, Response, StatusCode, header::HeaderMap};
@@ -104,8 +104,7 @@ pub async fn spawn_demo_app() -> DemoApp {
 pub async fn spawn_demo_app_with(database: TestDatabase, configure: impl FnOnce(&mut ReadSettings)) -> DemoApp {
     let pool =
         db::pool::connect_reader(&database.url, 4, Duration::from_secs(60)).await.expect("the demo database answers");
-    let key = db::secrets::skiptoken_key(&pool).await.expect("the skiptoken key is read");
-    let mut settings = ReadSettings { default_tenant: Some(TENANT.to_owned()), ..ReadSettings::new(key) };
+    let mut settings = ReadSettings::new(skiptoken_key(&database.url).await);
     configure(&mut settings);
     DemoApp { app: spawn_with(pool, settings), db_url: database.url }
 }
