@@ -23,6 +23,8 @@ pub const DEV_ISSUER: &str = "https://dev-issuer.odata-feed.invalid";
 pub const DEV_AUDIENCE: &str = "odata-feed-dev";
 /// The delegated scope development tokens carry, as Power BI's tokens do.
 pub const DEV_SCOPE: &str = "user_impersonation";
+/// The key's file name in a data directory (`demo` keeps it beside its private cluster).
+pub const KEY_FILE: &str = "dev-issuer.pem";
 /// Where the development issuer's documents are served, under the feed's root.
 pub const DEV_PATH: &str = "/dev-issuer";
 
@@ -40,7 +42,9 @@ impl DevIssuer {
         DevIssuer::from_pem(&generate_pem()?)
     }
 
-    /// The key in `path`, created (mode 0600) when the file does not exist yet.
+    /// The key in `path`, created (mode 0600) when the file does not exist yet. Processes
+    /// starting together agree on one key: it is written aside and linked into place, and
+    /// whoever links second reads the first one's key.
     pub fn load_or_create(path: &Path) -> anyhow::Result<DevIssuer> {
         if !path.exists() {
             use std::io::Write;
@@ -48,14 +52,23 @@ impl DevIssuer {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            let pem = generate_pem()?;
+            let aside = path.with_extension(format!("tmp-{}", std::process::id()));
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
-                .create_new(true)
+                .create(true)
+                .truncate(true)
                 .mode(0o600)
-                .open(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            file.write_all(pem.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+                .open(&aside)
+                .with_context(|| format!("cannot create {}", aside.display()))?;
+            file.write_all(generate_pem()?.as_bytes()).with_context(|| format!("cannot write {}", aside.display()))?;
+            drop(file);
+            let linked = std::fs::hard_link(&aside, path);
+            let _ = std::fs::remove_file(&aside);
+            match linked {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(error) => return Err(error).with_context(|| format!("cannot create {}", path.display())),
+            }
         }
         DevIssuer::load(path)
     }

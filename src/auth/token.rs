@@ -72,10 +72,15 @@ pub async fn validate(token: &str, issuers: &[Issuer], skew: u64) -> Result<Call
     if !issuer.clients.is_empty() && !client.as_ref().is_some_and(|c| issuer.clients.contains(c)) {
         return Err(AuthError::ClientNotAllowed(shorten(client.as_deref().unwrap_or("(none)"))));
     }
+    // Entra and Keycloak give scopes as one space-separated string, Okta as an array.
     let scopes: Vec<&str> = ["scp", "scope"]
         .iter()
-        .filter_map(|c| claims.get(*c).and_then(Value::as_str))
-        .flat_map(str::split_whitespace)
+        .filter_map(|c| claims.get(*c))
+        .flat_map(|value| match value {
+            Value::String(text) => text.split_whitespace().collect(),
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        })
         .collect();
     let roles: Vec<&str> =
         claims.get("roles").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();

@@ -136,8 +136,6 @@ pub struct DemoArgs {
 
 /// The tenant whose token `demo` prints.
 pub const DEMO_TENANT: &str = "contoso";
-/// The development issuer's key file in a data directory.
-pub const DEV_ISSUER_KEY_FILE: &str = "dev-issuer.pem";
 
 /// Runs a parsed command line to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -146,12 +144,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => {
             let demo = serve::DemoLoad { scale: args.scale, seed: args.seed, load_only: args.load_only };
             let mut serve_args = args.serve;
-            let key = serve_args.database.data_dir.join(DEV_ISSUER_KEY_FILE);
+            let key = serve_args.database.data_dir.join(crate::auth::dev::KEY_FILE);
             serve_args.dev_issuer_key.get_or_insert(key);
             serve::serve(serve_args, Some(demo))
         }
         Command::Token(args) => {
-            let key = args.key.unwrap_or_else(|| args.data_dir.join(DEV_ISSUER_KEY_FILE));
+            let key = args.key.unwrap_or_else(|| args.data_dir.join(crate::auth::dev::KEY_FILE));
             let issuer = crate::auth::dev::DevIssuer::load(&key)?;
             let lifetime = std::time::Duration::from_secs(args.minutes * 60);
             println!("{}", issuer.mint(&args.tenant, &args.user, lifetime)?);

@@ -12,12 +12,28 @@ use std::{
 
 const BINARY: &str = env!("CARGO_BIN_EXE_odata-feed");
 
-/// Runs the binary to completion with a bounded wait.
+/// A development issuer key file of its own for each run of the binary.
+fn dev_key() -> std::path::PathBuf {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("odata-feed-cli-{}-{run}.pem", std::process::id()))
+}
+
+/// Runs the binary to completion with a bounded wait, trusting a development issuer (every
+/// `serve` needs some issuer) unless `envs` says otherwise.
 fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut command = Command::new(BINARY);
-    command.args(args).env_remove("DATABASE_URL").env("RUST_LOG", "warn");
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("ODATA_FEED_AUTH_CONFIG")
+        .env("ODATA_FEED_DEV_ISSUER_KEY", dev_key())
+        .env("RUST_LOG", "warn");
     for (key, value) in envs {
-        command.env(key, value);
+        match value.is_empty() {
+            true => command.env_remove(key),
+            false => command.env(key, value),
+        };
     }
     let child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("binary starts");
     wait_with_timeout(child, Duration::from_secs(120))
@@ -67,6 +83,27 @@ fn an_unreachable_database_url_is_one_clear_error_line() {
         run(&["serve", "--listen", "127.0.0.1:0"], &[("DATABASE_URL", "postgres://feed:hunter2@127.0.0.1:1/feed")]);
     let line = assert_one_error_line(&output, "cannot connect to the database");
     assert!(!line.contains("hunter2"), "the password is never printed: {line}");
+}
+
+#[test]
+fn serve_without_any_token_issuer_refuses_to_start() {
+    let output = run(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("DATABASE_URL", "postgres://x@127.0.0.1:1/x"), ("ODATA_FEED_DEV_ISSUER_KEY", "")],
+    );
+    assert_one_error_line(&output, "no token issuer is configured");
+}
+
+#[test]
+fn an_auth_config_with_a_mistake_is_one_clear_error_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("auth.toml");
+    std::fs::write(&config, "authority = \"https://evil.example.com/common\"\n").expect("written");
+    let output = run(
+        &["serve", "--listen", "127.0.0.1:0", "--auth-config", config.to_str().expect("utf-8")],
+        &[("DATABASE_URL", "postgres://x@127.0.0.1:1/x"), ("ODATA_FEED_DEV_ISSUER_KEY", "")],
+    );
+    assert_one_error_line(&output, "login.microsoftonline.com");
 }
 
 #[test]
@@ -132,15 +169,39 @@ fn the_demo_loads_once_serves_the_feed_and_ctrl_c_leaves_no_postgres_behind() {
         .spawn()
         .expect("demo starts");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("the feed URL is printed");
-    let feed_url =
-        line.trim().strip_prefix("OData feed: ").unwrap_or_else(|| panic!("feed URL line: {line}")).to_string();
+    let mut next_line = || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("the demo prints how to use it");
+        line.trim().to_owned()
+    };
+    let line = next_line();
+    let feed_url = line.strip_prefix("OData feed: ").unwrap_or_else(|| panic!("feed URL line: {line}")).to_string();
+    let heading = next_line();
+    assert!(heading.contains("token for the tenant `contoso`"), "{heading}");
+    let token = next_line();
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+    assert_eq!(next_line(), "Try it:");
+    let curl = next_line();
+    assert!(curl.starts_with(&format!("curl -H 'Authorization: Bearer {token}' '{feed_url}Calls?")), "{curl}");
     let pid = postmaster_pid(&data_dir);
     assert!(process_exists(pid));
 
-    let body: serde_json::Value = reqwest::blocking_get_json(&feed_url);
+    // The printed token reads the feed; no token, no feed.
+    let (status, body) = http::get(&feed_url, Some(&token));
+    assert_eq!(status, 200, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(body["value"].as_array().expect("value").len(), 26);
+    let (status, _) = http::get(&feed_url, None);
+    assert_eq!(status, 401);
+    // `odata-feed token` mints tokens from the same key.
+    let minted = run(
+        &["token", "--tenant", "contoso", "--user", "analyst", "--data-dir", data_dir_arg],
+        &[("ODATA_FEED_DEV_ISSUER_KEY", "")],
+    );
+    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
+    let minted = String::from_utf8(minted.stdout).expect("utf-8").trim().to_owned();
+    let (status, calls) = http::get(&format!("{feed_url}Calls?$top=1"), Some(&minted));
+    assert_eq!(status, 200, "{calls}");
 
     // Ctrl-C.
     // SAFETY: sending SIGINT to our own child process.
@@ -151,14 +212,25 @@ fn the_demo_loads_once_serves_the_feed_and_ctrl_c_leaves_no_postgres_behind() {
     assert!(log.contains("demo data already present"), "the second start reuses the data: {log}");
     assert!(!log.contains("demo data loaded"), "nothing is loaded twice: {log}");
     assert!(!process_exists(pid), "postgres (pid {pid}) is gone after Ctrl-C");
+    // Requests are logged with the tenant and the user, never with the token.
+    assert!(log.contains("tenant=\"contoso\"") || log.contains("tenant=contoso"), "{log}");
+    assert!(log.contains("oid=\"analyst\"") || log.contains("oid=analyst"), "{log}");
+    assert!(!log.contains(&token) && !log.contains(&minted), "no token in the log: {log}");
+    assert!(!log.contains(token.split('.').nth(2).expect("a signature")), "no signature in the log");
 }
 
-/// A blocking GET for the one test that runs the binary in a plain thread.
-mod reqwest {
-    pub fn blocking_get_json(url: &str) -> serde_json::Value {
+/// A blocking GET for the one test that runs the binary in a plain thread: status and body.
+mod http {
+    pub fn get(url: &str, token: Option<&str>) -> (u16, String) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        runtime
-            .block_on(async { ::reqwest::get(url).await.expect("the feed answers").json().await.expect("JSON body") })
+        runtime.block_on(async {
+            let mut request = reqwest::Client::new().get(url);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.expect("the feed answers");
+            (response.status().as_u16(), response.text().await.expect("a body"))
+        })
     }
 }
 

@@ -174,14 +174,19 @@ fn is_owned_name(name: &str) -> bool {
     matches!(name, "pgdata" | "postgres.log" | "password") || name.starts_with(".s.PGSQL.")
 }
 
-/// Refuses a data directory that holds anything but the cluster's own entries, so that a
-/// mistyped `--data-dir` (a home directory, `/etc`) is never taken over or chowned.
+/// Files the feed itself keeps beside the cluster (the development issuer's key), which are
+/// tolerated there but never handed over to the server's account.
+const FEED_FILES: &[&str] = &[crate::auth::dev::KEY_FILE];
+
+/// Refuses a data directory that holds anything but the cluster's own entries (and the feed's
+/// `FEED_FILES`), so that a mistyped `--data-dir` (a home directory, `/etc`) is never taken
+/// over or chowned.
 pub(super) fn check_only_ours(data_dir: &Path) -> Result<(), ClusterError> {
     let entries =
         fs::read_dir(data_dir).map_err(|source| ClusterError::NotWritable { path: data_dir.into(), source })?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !is_owned_name(&name) {
+        if !is_owned_name(&name) && !FEED_FILES.contains(&name.as_str()) {
             return Err(ClusterError::Foreign { path: data_dir.into(), name });
         }
     }
