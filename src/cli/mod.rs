@@ -87,6 +87,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ODATA_FEED_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Serve Prometheus metrics at `/metrics` on this address (keep it private: the metrics
+    /// name tenants and users) [default: no metrics endpoint].
+    #[arg(long, env = "ODATA_FEED_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// The externally visible `scheme://host:port` used in absolute URLs; by default taken
     /// from each request's Host header.
     #[arg(long, env = "ODATA_FEED_PUBLIC_URL")]

@@ -54,8 +54,14 @@ pub fn serve(args: ServeArgs, demo: Option<DemoLoad>) -> anyhow::Result<()> {
         Some(d) if d.load_only => None,
         _ => Some(TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?),
     };
+    let metrics = match (&listener, args.metrics_listen) {
+        (Some(_), Some(address)) => {
+            Some(TcpListener::bind(address).with_context(|| format!("cannot listen on {address} for metrics"))?)
+        }
+        _ => None,
+    };
     let database = database::open(&args.database)?;
-    let outcome = serve_on(&args, &database.url, listener, demo, model, sign_in);
+    let outcome = serve_on(&args, &database.url, (listener, metrics), demo, model, sign_in);
     let closed = database.close();
     outcome.and(closed)
 }
@@ -63,7 +69,7 @@ pub fn serve(args: ServeArgs, demo: Option<DemoLoad>) -> anyhow::Result<()> {
 fn serve_on(
     args: &ServeArgs,
     database_url: &str,
-    listener: Option<TcpListener>,
+    (listener, metrics): (Option<TcpListener>, Option<TcpListener>),
     demo: Option<DemoLoad>,
     model: Arc<Model>,
     sign_in: SignIn,
@@ -108,7 +114,15 @@ fn serve_on(
         if let (Some(dev), Some(_)) = (&sign_in.dev, &demo) {
             print_demo_token(dev, &root)?;
         }
-        server.await.context("the HTTP server failed")
+        match metrics {
+            Some(metrics) => {
+                tracing::info!(address = %metrics.local_addr()?, "metrics at /metrics");
+                let metrics = http::metrics::server(metrics)?;
+                futures_util::future::try_join(server, metrics).await.context("the HTTP server failed")?;
+                Ok(())
+            }
+            None => server.await.context("the HTTP server failed"),
+        }
     })
 }
 

@@ -1,6 +1,6 @@
 //! Sign-in at the HTTP edge: every request under the service root passes `require_token`,
 //! which authenticates the bearer token, hands the `Caller` to the handlers (request
-//! extensions) and logs one line per request with the tenant and user (never the token).
+//! extensions), and logs and counts each request with the tenant and user (never the token).
 //! Also serves the development issuer's discovery document and keys when it is enabled.
 
 use super::{ApiError, AppState};
@@ -34,6 +34,7 @@ pub async fn require_token(
                 reason = %error,
                 "request refused"
             );
+            super::metrics::refused(error.code());
             return Err(ApiError::Auth { error, challenge: state.auth.challenge().into() }.into());
         }
     };
@@ -50,6 +51,8 @@ pub async fn require_token(
         Ok(response) => response.status().as_u16(),
         Err(error) => error.as_response_error().status_code().as_u16(),
     };
+    let first_byte = started.elapsed();
+    super::metrics::answered(&tenant, &tid, &oid, status, first_byte);
     tracing::info!(
         %method,
         path,
@@ -57,7 +60,7 @@ pub async fn require_token(
         tenant,
         tid,
         oid,
-        first_byte_ms = started.elapsed().as_secs_f64() * 1000.0,
+        first_byte_ms = first_byte.as_secs_f64() * 1000.0,
         "request"
     );
     response

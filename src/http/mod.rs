@@ -6,6 +6,7 @@ mod context;
 mod error;
 mod health;
 mod metadata;
+pub mod metrics;
 mod negotiate;
 mod page;
 mod read;

@@ -1,0 +1,64 @@
+//! Prometheus metrics: what each request records (by tenant, identity-provider tenant and
+//! user; refusals by code), and the `/metrics` endpoint, served on a listener of its own so
+//! that the feed's public address never exposes one tenant's activity to another.
+
+use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::net::TcpListener;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Requests answered, by `tenant`, `tid`, `oid` and `status`.
+pub const REQUESTS: &str = "odata_feed_requests_total";
+/// Seconds until a request's response started (its headers), by `tenant`.
+pub const FIRST_BYTE: &str = "odata_feed_request_first_byte_seconds";
+/// Requests refused at sign-in, by `code` (`AUTH4xx`).
+pub const REFUSED: &str = "odata_feed_requests_refused_total";
+
+/// The process-wide recorder, installed on first use.
+pub fn handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (tests); this one then only renders.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Records one answered request.
+pub fn answered(tenant: &str, tid: &str, oid: &str, status: u16, first_byte: Duration) {
+    let labels = [
+        ("tenant", tenant.to_owned()),
+        ("tid", tid.to_owned()),
+        ("oid", oid.to_owned()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!(REQUESTS, &labels).increment(1);
+    metrics::histogram!(FIRST_BYTE, "tenant" => tenant.to_owned()).record(first_byte.as_secs_f64());
+}
+
+/// Records one request refused at sign-in.
+pub fn refused(code: &'static str) {
+    metrics::counter!(REFUSED, "code" => code).increment(1);
+}
+
+/// Serves `GET /metrics` (Prometheus text format) on its own listener.
+pub fn server(listener: TcpListener) -> std::io::Result<Server> {
+    let handle = handle();
+    let server = HttpServer::new(move || {
+        App::new().app_data(web::Data::new(handle.clone())).route("/metrics", web::get().to(render))
+    })
+    .workers(1)
+    .listen(listener)?
+    .shutdown_timeout(5)
+    .run();
+    Ok(server)
+}
+
+async fn render(handle: web::Data<PrometheusHandle>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(handle.render())
+}
