@@ -160,8 +160,10 @@ fn the_demo_loads_once_serves_the_feed_and_ctrl_c_leaves_no_postgres_behind() {
     assert!(first_log.contains("demo data loaded"), "{first_log}");
 
     // Second start: serves the same data without loading it again.
+    let metrics_address = TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("bound").to_string();
     let mut child = Command::new(BINARY)
         .args(["demo", "--scale", "400", "--listen", "127.0.0.1:0", "--data-dir", data_dir_arg])
+        .args(["--metrics-listen", &metrics_address])
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
@@ -202,6 +204,16 @@ fn the_demo_loads_once_serves_the_feed_and_ctrl_c_leaves_no_postgres_behind() {
     let minted = String::from_utf8(minted.stdout).expect("utf-8").trim().to_owned();
     let (status, calls) = http::get(&format!("{feed_url}Calls?$top=1"), Some(&minted));
     assert_eq!(status, 200, "{calls}");
+    // Metrics, on their own listener, count requests by tenant and user and refusals by code.
+    let (status, metrics) = http::get(&format!("http://{metrics_address}/metrics"), None);
+    assert_eq!(status, 200, "{metrics}");
+    let served = metrics
+        .lines()
+        .find(|l| l.starts_with("odata_feed_requests_total{") && l.contains("oid=\"analyst\""))
+        .unwrap_or_else(|| panic!("no request count for the analyst: {metrics}"));
+    assert!(served.contains("tenant=\"contoso\"") && served.contains("status=\"200\""), "{served}");
+    assert!(metrics.contains("odata_feed_requests_refused_total{code=\"AUTH401\"} 1"), "{metrics}");
+    assert!(!metrics.contains(&token) && !metrics.contains(&minted), "no token in the metrics");
 
     // Ctrl-C.
     // SAFETY: sending SIGINT to our own child process.
