@@ -81,7 +81,8 @@ fn run(options: &Options) -> anyhow::Result<()> {
     let database_url = setup.database_url(&server)?;
     let runtime = common::runtime()?;
     let pid = server.process.pid();
-    let result = runtime.block_on(workloads(options, &server.feed, &database_url, &children, pid));
+    let http = server.client(reqwest::Client::builder().timeout(Duration::from_secs(300)))?;
+    let result = runtime.block_on(workloads(options, &server.feed, http, &database_url, &children, pid));
     server.stop()?;
     print_report(options, &result?);
     Ok(())
@@ -262,13 +263,13 @@ impl Pull {
 async fn workloads(
     options: &Options,
     feed: &str,
+    http: reqwest::Client,
     database_url: &str,
     children: &[Related],
     pid: u32,
 ) -> anyhow::Result<Report> {
     let db = common::connect(database_url).await?;
     let statements = futures_util::future::try_join_all(children.iter().map(|c| db.prepare(&c.statement))).await?;
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(300)).build().context("the HTTP client")?;
     let expand = percent_encode(&options.expand);
 
     // E1: the expanded page, the plain page and the direct fetch; the first round warms up.

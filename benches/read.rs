@@ -90,7 +90,9 @@ fn run(options: &Options) -> anyhow::Result<()> {
 
     let runtime = common::runtime()?;
     let meter = Meter { server: server.process.pid(), private_cluster: std::env::var_os("DATABASE_URL").is_none() };
-    let report = runtime.block_on(workloads(options, &server.feed, &database_url, &meter))?;
+    let http =
+        server.client(reqwest::Client::builder().pool_max_idle_per_host(64).timeout(Duration::from_secs(300)))?;
+    let report = runtime.block_on(workloads(options, &server.feed, http, &database_url, &meter))?;
     let peak_rss_kb = peak_rss_kb(server.process.pid())?;
     server.stop()?;
     print_report(&report, peak_rss_kb);
@@ -229,7 +231,13 @@ struct LoadResult {
     p99: Duration,
 }
 
-async fn workloads(options: &Options, feed: &str, database_url: &str, meter: &Meter) -> anyhow::Result<Report> {
+async fn workloads(
+    options: &Options,
+    feed: &str,
+    http: reqwest::Client,
+    database_url: &str,
+    meter: &Meter,
+) -> anyhow::Result<Report> {
     let db = common::connect(database_url).await?;
     let calls: i64 = db.query_one(&format!("SELECT count(*) FROM conversations WHERE {SET_WHERE}"), &[]).await?.get(0);
     let calls = calls as u64;
@@ -244,11 +252,6 @@ async fn workloads(options: &Options, feed: &str, database_url: &str, meter: &Me
     }
     ensure!(options.deep_row < calls, "--deep-row {} is beyond the {calls} rows", options.deep_row);
 
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .timeout(Duration::from_secs(300))
-        .build()
-        .context("cannot build the HTTP client")?;
     let first_url = format!("{feed}{SET}");
     let pull_url = match &options.select {
         Some(select) => format!("{first_url}?$select={}", percent_encode(select)),

@@ -226,6 +226,8 @@ pub struct Server {
     /// The port of the private cluster the server started (0 with DATABASE_URL).
     pg_port: u16,
     log: PathBuf,
+    /// A development token for `TENANT`, which every request of the benchmarks sends.
+    token: String,
 }
 
 impl Server {
@@ -238,10 +240,12 @@ impl Server {
             .context("cannot find a free loopback port")?
             .port();
         let child = Command::new(&setup.binary)
-            .args(["--log-format", "json", "serve", "--default-tenant", TENANT, "--listen"])
+            .args(["--log-format", "json", "serve", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(&setup.data_dir)
+            .arg("--dev-issuer-key")
+            .arg(setup.data_dir.join(odata_feed::auth::dev::KEY_FILE))
             .arg("--page-size")
             .arg(page_size.to_string())
             .env("RUST_LOG", "info")
@@ -290,7 +294,17 @@ impl Server {
         }
         let feed = feed.expect("set above");
         println!("server: pid {} at {feed} (log {})", process.pid(), log.display());
-        Ok(Server { process, feed, pg_port, log })
+        let key = odata_feed::auth::dev::DevIssuer::load(&setup.data_dir.join(odata_feed::auth::dev::KEY_FILE))?;
+        let token = key.mint(TENANT, "benchmark", Duration::from_secs(12 * 3600))?;
+        Ok(Server { process, feed, pg_port, log, token })
+    }
+
+    /// An HTTP client signed in as a user of `TENANT`.
+    pub fn client(&self, builder: reqwest::ClientBuilder) -> anyhow::Result<reqwest::Client> {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.token))?;
+        value.set_sensitive(true);
+        let headers = reqwest::header::HeaderMap::from_iter([(reqwest::header::AUTHORIZATION, value)]);
+        builder.default_headers(headers).build().context("cannot build the HTTP client")
     }
 
     /// Stops the server after the workloads: an error if it exited by itself meanwhile, a
