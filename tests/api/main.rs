@@ -23,5 +23,7 @@ mod read_statements;
 mod read_tenants;
 mod schema_matches_database;
 mod service_document;
+mod sign_in;
 mod support;
+mod tenant_isolation;
 mod vocabularies;

@@ -1,3 +1,5 @@
 pub mod app;
 pub mod database;
 pub mod demo;
+pub mod idp;
+pub mod tenants;
