@@ -120,6 +120,16 @@ impl AuthConfig {
         );
         ensure!(self.max_token_bytes >= 1024, "max_token_bytes must be at least 1024");
         ensure!(self.clock_skew_seconds <= 600, "clock_skew_seconds must be at most 600");
+        // A token is checked by the one issuer its `iss` names, so two issuers must never
+        // claim the same `iss`: one Entra issuer (it lists every audience and tenant) and
+        // distinct OIDC issuer URLs.
+        let entra = self.issuers.iter().filter(|i| i.kind == IssuerKind::Entra).count();
+        ensure!(entra <= 1, "{entra} Entra issuers are configured; list every audience and tenant in one");
+        let mut urls: Vec<&str> = self.issuers.iter().filter_map(|i| i.issuer.as_deref()).collect();
+        urls.sort_unstable();
+        if let Some(pair) = urls.windows(2).find(|pair| pair[0] == pair[1]) {
+            bail!("the issuer `{}` is configured twice", pair[0]);
+        }
         for (n, issuer) in self.issuers.iter().enumerate() {
             let which = format!("issuer #{}", n + 1);
             ensure!(!issuer.audiences.is_empty(), "{which} names no audiences");
@@ -214,6 +224,22 @@ mod tests {
         assert!(config.check().unwrap_err().to_string().contains("https"));
         let local = oidc.replace("http://idp.example.com", "http://127.0.0.1:8081");
         toml::from_str::<AuthConfig>(&local).unwrap().check().unwrap();
+    }
+
+    #[test]
+    fn two_issuers_claiming_the_same_tokens_are_refused() {
+        let twice = format!("{ENTRA}\n{}", &ENTRA[ENTRA.find("[[issuer]]").unwrap()..]);
+        let config: AuthConfig = toml::from_str(&twice).unwrap();
+        assert!(config.check().unwrap_err().to_string().contains("2 Entra issuers"));
+        let oidc = r#"
+            [[issuer]]
+            kind = "oidc"
+            issuer = "https://idp.example.com/realms/bi"
+            audiences = ["feed"]
+            tenants = { acme = "contoso" }
+        "#;
+        let config: AuthConfig = toml::from_str(&format!("{oidc}{oidc}")).unwrap();
+        assert!(config.check().unwrap_err().to_string().contains("configured twice"));
     }
 
     #[test]

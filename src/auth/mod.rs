@@ -12,6 +12,8 @@ pub mod dev;
 mod error;
 pub mod keys;
 mod token;
+#[cfg(test)]
+mod tests;
 
 pub use config::{AuthConfig, IssuerConfig, IssuerKind};
 pub use error::{AuthError, Rejection};

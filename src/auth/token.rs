@@ -16,12 +16,15 @@ type Claims = Map<String, Value>;
 /// or an empty token all mean "no credentials" (Power Query's probe sends `Bearer` alone).
 pub fn bearer(header: Option<&[u8]>) -> Result<&str, AuthError> {
     let Some(value) = header else { return Err(AuthError::Missing) };
-    let value = std::str::from_utf8(value).map_err(|_| AuthError::Malformed)?.trim();
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let value = value.trim_ascii();
+    let (scheme, rest) = match value.iter().position(|b| *b == b' ') {
+        Some(space) => (&value[..space], &value[space..]),
+        None => (value, &[][..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Err(AuthError::Missing);
     }
-    match rest.trim() {
+    match std::str::from_utf8(rest).map_err(|_| AuthError::Malformed)?.trim() {
         "" => Err(AuthError::Missing),
         token => Ok(token),
     }
@@ -105,7 +108,8 @@ pub async fn validate(token: &str, issuers: &[Issuer], skew: u64) -> Result<Call
         .or_else(|| claims.get("sub"))
         .and_then(Value::as_str)
         .ok_or_else(|| AuthError::MissingClaim("oid".into()))?;
-    Ok(Caller { tenant, tid: tid.to_owned(), oid: oid.to_owned(), client, app_only: scopes.is_empty() })
+    let app_only = scopes.is_empty() && !roles.is_empty();
+    Ok(Caller { tenant, tid: tid.to_owned(), oid: oid.to_owned(), client, app_only })
 }
 
 /// Whether `issuer` issued a token with this `iss`: `Some(Some(tenant))` for an Entra issuer
@@ -141,7 +145,9 @@ fn rejection(kind: &ErrorKind) -> AuthError {
         ErrorKind::ImmatureSignature => AuthError::NotYetValid,
         ErrorKind::InvalidAudience => AuthError::Audience,
         ErrorKind::InvalidIssuer => AuthError::UnknownIssuer("(mismatch)".into()),
-        ErrorKind::MissingRequiredClaim(claim) => AuthError::MissingClaim(claim.clone()),
+        ErrorKind::MissingRequiredClaim(claim) | ErrorKind::InvalidClaimFormat(claim) => {
+            AuthError::MissingClaim(claim.clone())
+        }
         ErrorKind::InvalidAlgorithm => AuthError::Signature,
         ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
             AuthError::Malformed
