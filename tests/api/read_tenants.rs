@@ -1,4 +1,4 @@
-//! Tenant scoping over HTTP: a server configured for `contoso` never returns a row of the
+//! Tenant scoping over HTTP: a caller signed in for `contoso` never sees a row of the
 //! demo's other tenant, `fabrikam`, whatever the entity set, the key or the filter.
 
 use crate::support::demo::{DemoApp, OTHER_TENANT, TENANT, difference, enc, odata_error, spawn_demo_app, strings};
@@ -25,7 +25,7 @@ async fn count(demo: &DemoApp, path: &str) -> i64 {
 }
 
 #[tokio::test]
-async fn every_entity_set_counts_only_the_rows_of_the_configured_tenant() {
+async fn every_entity_set_counts_only_the_rows_of_the_callers_tenant() {
     let demo = spawn_demo_app().await;
     let model = Model::load().expect("the model loads");
     let mut shared_sets = 0;
@@ -93,7 +93,7 @@ async fn a_queue_segment_of_the_other_tenant_is_not_found_by_its_key() {
 }
 
 #[tokio::test]
-async fn a_key_that_both_tenants_use_reads_the_configured_tenants_row() {
+async fn a_key_that_both_tenants_use_reads_the_callers_row() {
     let demo = spawn_demo_app().await;
     // Agent state numbers start at 1 in each tenant, so low numbers exist twice.
     let rows = demo
