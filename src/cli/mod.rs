@@ -2,6 +2,7 @@
 //! arguments. Every failure comes back as one `anyhow` chain that `main` prints on one line.
 
 mod database;
+mod jobs;
 mod serve;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -36,6 +37,39 @@ pub enum Command {
     Metadata(MetadataArgs),
     /// Print an access token of the development issuer (for `demo`, or `serve --dev-issuer-key`).
     Token(TokenArgs),
+    /// Run a nightly job by hand, or list recent runs.
+    Jobs(JobsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JobsArgs {
+    #[command(subcommand)]
+    pub command: JobsCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum JobsCommand {
+    /// Run a job now (unless another instance is running it), for every tenant or one.
+    Run {
+        #[arg(value_enum)]
+        job: crate::jobs::Job,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The jobs configuration (sources of the lookup tables, retries, batch size).
+        #[arg(long, env = "ODATA_FEED_JOBS_CONFIG", value_name = "FILE")]
+        jobs_config: Option<PathBuf>,
+    },
+    /// List the most recent runs of the jobs.
+    Status {
+        /// How many runs to list.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -87,6 +121,14 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ODATA_FEED_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// The nightly jobs' configuration (TOML): where each tenant's lookup objects come from,
+    /// upstream retries, purge batch size (see the README) [default: no lookup sources].
+    #[arg(long, env = "ODATA_FEED_JOBS_CONFIG", value_name = "FILE")]
+    pub jobs_config: Option<PathBuf>,
+    /// Do not run the nightly jobs in this instance (another instance or `odata-feed jobs run`
+    /// does).
+    #[arg(long, env = "ODATA_FEED_NO_SCHEDULER")]
+    pub no_scheduler: bool,
     /// Serve Prometheus metrics at `/metrics` on this address (keep it private: the metrics
     /// name tenants and users) [default: no metrics endpoint].
     #[arg(long, env = "ODATA_FEED_METRICS_LISTEN")]
@@ -160,6 +202,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Metadata(args) => metadata(&args),
+        Command::Jobs(args) => jobs::jobs(args),
         Command::Migrate(args) => {
             let database = database::open(&args)?;
             let applied = crate::db::migrate::run(&database.url)?;

@@ -3,6 +3,7 @@
 
 use super::{ServeArgs, database};
 use crate::auth::{self, AuthConfig, Authenticator, dev::DevIssuer};
+use crate::jobs::{self, Jobs, clock::SystemClock, config::JobsConfig};
 use crate::{db, http, odata::model::Model, odata::plan::Limits};
 use anyhow::Context;
 use std::{net::TcpListener, sync::Arc};
@@ -49,6 +50,7 @@ impl SignIn {
 pub fn serve(args: ServeArgs, demo: Option<DemoLoad>) -> anyhow::Result<()> {
     let model = Arc::new(Model::load()?);
     let sign_in = SignIn::load(&args)?;
+    let jobs_config = args.jobs_config.as_deref().map(JobsConfig::load).transpose()?.unwrap_or_default();
     // Bind first: a taken port should fail before PostgreSQL starts.
     let listener = match &demo {
         Some(d) if d.load_only => None,
@@ -61,7 +63,7 @@ pub fn serve(args: ServeArgs, demo: Option<DemoLoad>) -> anyhow::Result<()> {
         _ => None,
     };
     let database = database::open(&args.database)?;
-    let outcome = serve_on(&args, &database.url, (listener, metrics), demo, model, sign_in);
+    let outcome = serve_on(&args, &database.url, (listener, metrics), demo, model, sign_in, jobs_config);
     let closed = database.close();
     outcome.and(closed)
 }
@@ -73,6 +75,7 @@ fn serve_on(
     demo: Option<DemoLoad>,
     model: Arc<Model>,
     sign_in: SignIn,
+    jobs_config: JobsConfig,
 ) -> anyhow::Result<()> {
     let applied = db::migrate::run(database_url)?;
     if applied > 0 {
@@ -101,6 +104,14 @@ fn serve_on(
             ..Limits::default()
         };
         let address = listener.local_addr()?;
+        let scheduler = match args.no_scheduler {
+            true => None,
+            false => {
+                let owner = db::pool::connect(database_url, 4).await?;
+                let jobs = Jobs::new(owner, model.clone(), jobs_config, Arc::new(SystemClock))?;
+                Some(jobs::scheduler::Scheduler::start(Arc::new(jobs), jobs::scheduler::TICK)?)
+            }
+        };
         let mut state = http::AppState::new(model, pool, args.public_url.clone(), read, sign_in.authenticator()?);
         state.dev_issuer = sign_in.dev.clone();
         let (url, size) = (database_url.to_owned(), args.pool_size);
@@ -114,15 +125,16 @@ fn serve_on(
         if let (Some(dev), Some(_)) = (&sign_in.dev, &demo) {
             print_demo_token(dev, &root)?;
         }
-        match metrics {
+        let served = match metrics {
             Some(metrics) => {
                 tracing::info!(address = %metrics.local_addr()?, "metrics at /metrics");
                 let metrics = http::metrics::server(metrics)?;
-                futures_util::future::try_join(server, metrics).await.context("the HTTP server failed")?;
-                Ok(())
+                futures_util::future::try_join(server, metrics).await.map(|_| ())
             }
-            None => server.await.context("the HTTP server failed"),
-        }
+            None => server.await,
+        };
+        drop(scheduler);
+        served.context("the HTTP server failed")
     })
 }
 

@@ -369,8 +369,7 @@ impl Upstream {
             exchange = exchange.add_scope(scope.clone());
         }
         let requested = Instant::now();
-        let client = |request: oauth2::HttpRequest| self.send_oauth(request);
-        let response = exchange.request_async(&client).await.map_err(|error| UpstreamError::Token {
+        let response = exchange.request_async(&OauthClient(self)).await.map_err(|error| UpstreamError::Token {
             url: self.token_url.clone(),
             reason: describe_token_error(error),
         })?;
@@ -380,7 +379,7 @@ impl Upstream {
         Ok(CachedToken { token: response.access_token().clone(), renew_at: requested + lifetime - margin })
     }
 
-    /// oauth2's HTTP client: the request sent with reqwest (retried like any other), the final
+    /// oauth2's HTTP client (through `OauthClient`): the request sent with reqwest (retried like any other), the final
     /// answer handed back for oauth2 to read.
     async fn send_oauth(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, Failure> {
         let (parts, body) = request.into_parts();
@@ -570,3 +569,18 @@ fn describe_token_error(error: RequestTokenError<Failure, BasicErrorResponse>) -
 #[cfg(test)]
 #[path = "upstream_tests.rs"]
 mod tests;
+
+/// The HTTP client oauth2 sends the token request with: `Upstream::send_oauth`, as a boxed
+/// future that is `Send` for every lifetime (a closure's future is not, which would keep the
+/// refresh off multi-threaded runtimes).
+struct OauthClient<'u>(&'u Upstream);
+
+impl<'c, 'u: 'c> oauth2::AsyncHttpClient<'c> for OauthClient<'u> {
+    type Error = Failure;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, Failure>> + Send + 'c>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(self.0.send_oauth(request))
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE lookup_sources;
+DROP TABLE job_runs;
