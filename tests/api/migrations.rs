@@ -27,7 +27,11 @@ async fn migrations_apply_revert_and_reapply_cleanly() {
 
     assert_eq!(step(url, migrate::run).await, migration_count);
     let model_tables = odata_feed::odata::model::Model::load().expect("model").tables().len();
-    assert_eq!(user_tables(url).await.len(), 2 + model_tables, "tenants, feed_secrets and the tables of the model");
+    assert_eq!(
+        user_tables(url).await.len(),
+        4 + model_tables,
+        "tenants, feed_secrets, job_runs, lookup_sources and the tables of the model"
+    );
 
     assert_eq!(step(url, migrate::revert_all).await, migration_count);
     assert_eq!(user_tables(url).await, Vec::<String>::new());
