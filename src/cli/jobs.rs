@@ -22,7 +22,7 @@ pub fn jobs(args: JobsArgs) -> anyhow::Result<()> {
             database.close()?;
             match outcome? {
                 Outcome::Ran { run, counts, error: None } => {
-                    println!("{} run {run} succeeded: {counts:?}", job.name());
+                    println!("{} run {run} succeeded: {counts}", job.name());
                     Ok(())
                 }
                 Outcome::Ran { run, error: Some(error), .. } => {

@@ -64,6 +64,16 @@ pub struct Counts {
     pub purged: i64,
 }
 
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "inserted {}, updated {}, deleted {}, restored {}, purged {}",
+            self.inserted, self.updated, self.deleted, self.restored, self.purged
+        )
+    }
+}
+
 impl Counts {
     fn add(&mut self, other: &Counts) {
         self.inserted += other.inserted;
@@ -160,9 +170,9 @@ impl Jobs {
         record_metrics(job, &counts, error.is_none(), timer.elapsed(), finished);
         match &error {
             None => {
-                tracing::info!(job = job.name(), run, ?counts, seconds = timer.elapsed().as_secs_f64(), "job finished")
+                tracing::info!(job = job.name(), run, %counts, seconds = timer.elapsed().as_secs_f64(), "job finished")
             }
-            Some(error) => tracing::error!(job = job.name(), run, ?counts, error, "job failed"),
+            Some(error) => tracing::error!(job = job.name(), run, %counts, error, "job failed"),
         }
         Ok(Outcome::Ran { run, counts, error })
     }
@@ -182,7 +192,7 @@ impl Jobs {
             };
             match outcome {
                 Ok(Some(done)) => {
-                    tracing::info!(job = job.name(), tenant, counts = ?done, "tenant done");
+                    tracing::info!(job = job.name(), tenant, counts = %done, "tenant done");
                     counts.add(&done);
                 }
                 Ok(None) => tracing::info!(job = job.name(), tenant, "no lookup source configured; left as it is"),
