@@ -137,8 +137,14 @@ impl Jobs {
         tenant: Option<&str>,
         scheduled_for: Option<DateTime<Utc>>,
     ) -> anyhow::Result<Outcome> {
+        if let Some(tenant) = tenant {
+            self.tenants(Some(tenant)).await?;
+        }
         let mut lock = self.pool.get().await.context("no database connection for the job's lock")?;
         let lock = lock.transaction().await?;
+        // The lock's transaction stays idle for the whole run; a server-wide idle timeout must
+        // not end it (and with it the lock) halfway.
+        lock.batch_execute("SET LOCAL idle_in_transaction_session_timeout = 0").await?;
         let held: bool = lock.query_one("SELECT pg_try_advisory_xact_lock($1)", &[&job.lock_key()]).await?.get(0);
         if !held {
             tracing::info!(job = job.name(), "another instance is running this job; skipped");
