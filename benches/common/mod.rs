@@ -240,7 +240,7 @@ impl Server {
             .context("cannot find a free loopback port")?
             .port();
         let child = Command::new(&setup.binary)
-            .args(["--log-format", "json", "serve", "--listen"])
+            .args(["--log-format", "json", "serve", "--no-scheduler", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(&setup.data_dir)
