@@ -946,3 +946,33 @@ async fn jobs_run_purges_and_jobs_status_lists_the_run_and_an_unknown_tenant_fai
     assert!(last.starts_with("error: "), "{stderr}");
     assert!(last.contains("no tenant `nobody`"), "the error names the missing tenant: {last}");
 }
+
+/// The value of one series in a Prometheus text rendering (0 when absent).
+fn series(rendered: &str, name_and_labels: &str) -> f64 {
+    rendered
+        .lines()
+        .find_map(|line| line.strip_prefix(name_and_labels).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn each_run_is_counted_on_the_metrics_with_its_outcome_rows_and_duration() {
+    let metrics = odata_feed::http::metrics::handle();
+    let database = fresh_database().await;
+    let sql = Sql::connect(&database.url).await;
+    add_tenant(&sql, "t", 10).await;
+    let now = at("2026-11-22T03:00:00Z");
+    let fixture = Fixture::new(&sql).await;
+    fixture.add(&sql, "t", "old", Some(now - days(11))).await;
+    let runs = r#"odata_feed_job_runs_total{job="retention-purge",outcome="succeeded"}"#;
+    let purged = r#"odata_feed_job_rows_total{job="retention-purge",change="purged"}"#;
+    let before = metrics.render();
+    let jobs = instance_at(&database.url, JobsConfig::default(), now).await;
+    let (_, counts) = succeeded(jobs.run(Job::RetentionPurge, None, None).await);
+    let after = metrics.render();
+    // Other tests of this process run jobs too: the series grow by at least this run's share.
+    assert!(series(&after, runs) >= series(&before, runs) + 1.0, "{after}");
+    assert!(series(&after, purged) >= series(&before, purged) + counts.purged as f64, "{after}");
+    assert!(after.contains(r#"odata_feed_job_duration_seconds_count{job="retention-purge"}"#), "{after}");
+    assert!(after.contains(r#"odata_feed_job_last_success_timestamp_seconds{job="retention-purge"}"#), "{after}");
+}
