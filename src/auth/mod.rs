@@ -11,9 +11,9 @@ pub mod config;
 pub mod dev;
 mod error;
 pub mod keys;
-mod token;
 #[cfg(test)]
 mod tests;
+mod token;
 
 pub use config::{AuthConfig, IssuerConfig, IssuerKind};
 pub use error::{AuthError, Rejection};
