@@ -9,6 +9,7 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod http;
+pub mod ingest;
 pub mod jobs;
 pub mod odata;
 pub mod serialize;
