@@ -4,4 +4,5 @@
 //! turns it into the PostgreSQL text of each writable column, or into every problem found.
 //! It does no IO and knows nothing of HTTP or the database.
 
+pub mod records;
 pub mod validate;
