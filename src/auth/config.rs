@@ -1,6 +1,7 @@
 //! The sign-in configuration an operator writes (TOML, `--auth-config FILE`): the authority
-//! Power Query is sent to, and each trusted token issuer with its audiences, required scopes
-//! or app roles, allowed client applications and tenant mapping. Checked once at start-up.
+//! Power Query is sent to, and each trusted token issuer with its audiences, the scopes or app
+//! roles that grant reading and those that grant ingestion, allowed client applications and
+//! tenant mapping. Checked once at start-up.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -62,13 +63,24 @@ pub struct IssuerConfig {
     /// Accepted `aud` values: the App ID URI (`https://bi.example.com`, as Power BI requests
     /// it) and the application (client) id.
     pub audiences: Vec<String>,
-    /// Delegated scopes, one of which `scp` (or `scope`) must hold, e.g. `user_impersonation`.
+    /// Delegated scopes that grant reading, one of which `scp` (or `scope`) must hold, e.g.
+    /// `user_impersonation`. With `roles` also empty, every valid token reads.
     #[serde(default)]
     pub scopes: Vec<String>,
-    /// App roles, one of which `roles` must hold (app-only tokens of custom apps).
+    /// App roles that grant reading, one of which `roles` must hold (app-only tokens of custom
+    /// apps).
     #[serde(default)]
     pub roles: Vec<String>,
-    /// When not empty, only these client applications (`appid` in v1, `azp` in v2) may read.
+    /// Delegated scopes that grant writing (ingesting) data, held in `scp` (or `scope`). Never
+    /// one of `scopes`: a read token must not be able to write.
+    #[serde(default)]
+    pub ingest_scopes: Vec<String>,
+    /// App roles that grant writing (ingesting) data, held in `roles`, e.g. `Feed.Ingest` for
+    /// an app-only daemon. Never one of `roles`. With `ingest_scopes` also empty, nobody
+    /// ingests through this issuer.
+    #[serde(default)]
+    pub ingest_roles: Vec<String>,
+    /// When not empty, only these client applications (`appid` in v1, `azp` in v2) may sign in.
     #[serde(default)]
     pub clients: Vec<String>,
     /// The claim naming the caller's organization [default: `tid`; always `tid` for Entra].
@@ -155,6 +167,17 @@ impl AuthConfig {
             }
             if let Some(url) = &issuer.discovery_url {
                 check_url(url, &which)?;
+            }
+            // A grant to read that also granted ingestion would let every reader write.
+            if let Some(scope) = issuer.ingest_scopes.iter().find(|s| issuer.scopes.contains(s)) {
+                bail!(
+                    "{which}: the scope `{scope}` is listed in both `scopes` and `ingest_scopes`; a token that may read must not be able to ingest, so give ingestion a scope of its own"
+                );
+            }
+            if let Some(role) = issuer.ingest_roles.iter().find(|r| issuer.roles.contains(r)) {
+                bail!(
+                    "{which}: the app role `{role}` is listed in both `roles` and `ingest_roles`; a token that may read must not be able to ingest, so give ingestion a role of its own (e.g. `Feed.Ingest`)"
+                );
             }
         }
         Ok(())

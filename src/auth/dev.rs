@@ -1,7 +1,9 @@
 //! The development issuer: an ES256 key of its own (kept in a file, mode 0600), its JWKS and
 //! discovery document (served on the feed's own listener), and tokens minted for a feed
-//! tenant (`odata-feed token`). It is trusted only when `odata-feed demo` runs or `serve` is
-//! given its key file explicitly; its tokens name the feed tenant directly.
+//! tenant (`odata-feed token`): read tokens (`mint`, a user with the delegated scope) and
+//! ingest tokens (`mint_ingest`, an application with the app role `Feed.Ingest`), neither
+//! of which grants what the other does. It is trusted only when `odata-feed demo` runs or
+//! `serve` is given its key file explicitly; its tokens name the feed tenant directly.
 
 use super::keys::{Key, KeySource};
 use super::{Issuer, IssuerKind, TenantMap};
@@ -21,8 +23,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const DEV_ISSUER: &str = "https://dev-issuer.odata-feed.invalid";
 /// The `aud` of development tokens.
 pub const DEV_AUDIENCE: &str = "odata-feed-dev";
-/// The delegated scope development tokens carry, as Power BI's tokens do.
+/// The delegated scope development read tokens carry, as Power BI's tokens do.
 pub const DEV_SCOPE: &str = "user_impersonation";
+/// The app role development ingest tokens carry: it grants ingestion, not reading.
+pub const DEV_INGEST_ROLE: &str = "Feed.Ingest";
 /// The key's file name in a data directory (`demo` keeps it beside its private cluster).
 pub const KEY_FILE: &str = "dev-issuer.pem";
 /// Where the development issuer's documents are served, under the feed's root.
@@ -93,7 +97,8 @@ impl DevIssuer {
         Ok(DevIssuer { encoding, decoding, jwk, kid })
     }
 
-    /// The trusted issuer: its own key, the development audience, tenants by their own name.
+    /// The trusted issuer: its own key, the development audience, tenants by their own name;
+    /// `DEV_SCOPE` grants reading and `DEV_INGEST_ROLE` ingestion.
     pub fn issuer(&self) -> Issuer {
         let key = Key { decoding: self.decoding.clone(), algorithm: Algorithm::ES256 };
         Issuer {
@@ -102,6 +107,8 @@ impl DevIssuer {
             audiences: vec![DEV_AUDIENCE.to_owned()],
             scopes: vec![DEV_SCOPE.to_owned()],
             roles: Vec::new(),
+            ingest_scopes: Vec::new(),
+            ingest_roles: vec![DEV_INGEST_ROLE.to_owned()],
             clients: Vec::new(),
             tenant_claim: "tid".to_owned(),
             tenants: TenantMap::SameName,
@@ -125,7 +132,8 @@ impl DevIssuer {
         })
     }
 
-    /// A signed access token for `tenant` and `user`, valid for `lifetime` from now.
+    /// A signed access token for `tenant` and `user`, valid for `lifetime` from now: it reads
+    /// the feed (delegated scope `DEV_SCOPE`) and cannot ingest.
     pub fn mint(&self, tenant: &str, user: &str, lifetime: Duration) -> anyhow::Result<String> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).context("the clock is before 1970")?.as_secs();
         let claims = json!({
@@ -139,9 +147,33 @@ impl DevIssuer {
             "nbf": now,
             "exp": now + lifetime.as_secs(),
         });
+        self.sign(&claims)
+    }
+
+    /// A signed app-only access token (client credentials, no user) of the client application
+    /// `client_name` for `tenant`, valid for `lifetime` from now: it ingests data (app role
+    /// `DEV_INGEST_ROLE`, no delegated scope) and cannot read the feed.
+    pub fn mint_ingest(&self, tenant: &str, client_name: &str, lifetime: Duration) -> anyhow::Result<String> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).context("the clock is before 1970")?.as_secs();
+        let claims = json!({
+            "iss": DEV_ISSUER,
+            "aud": DEV_AUDIENCE,
+            "tid": tenant,
+            "oid": client_name,
+            "sub": client_name,
+            "azp": client_name,
+            "roles": [DEV_INGEST_ROLE],
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime.as_secs(),
+        });
+        self.sign(&claims)
+    }
+
+    fn sign(&self, claims: &Value) -> anyhow::Result<String> {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.encoding).context("the token cannot be signed")
+        jsonwebtoken::encode(&header, claims, &self.encoding).context("the token cannot be signed")
     }
 }
 

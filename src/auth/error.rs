@@ -1,6 +1,7 @@
 //! Why a request's credentials were not accepted. Codes `AUTH4xx`; the HTTP layer answers 401
-//! with the sign-in challenge for the first group, 403 for the second, 503 when the identity
-//! provider's keys cannot be had.
+//! with the sign-in challenge for the first group (`AUTH401`–`AUTH429`), 403 for the second
+//! (`AUTH430`–`AUTH449`: valid, but not entitled, e.g. a read token that asks to ingest), 503
+//! when the identity provider's keys cannot be had (`AUTH450`–).
 
 /// A token that was missing, not valid, or valid but not entitled to the feed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -44,11 +45,23 @@ pub enum AuthError {
     /// The tenant in `iss` differs from the token's `tid`, or `tid` is not a GUID.
     #[error("the access token's issuer does not belong to its tenant `{0}`")]
     TenantMismatch(String),
-    /// The token carries neither a required delegated scope nor a required app role.
-    #[error("the access token grants none of the scopes ({scopes}) or app roles ({roles}) this feed requires")]
-    InsufficientScope { scopes: String, roles: String },
+    /// The token carries none of the delegated scopes or app roles that grant reading, nor any
+    /// that grants ingestion (those named only when the issuer has some).
+    #[error(
+        "the access token grants none of the scopes ({scopes}) or app roles ({roles}) this feed requires{}",
+        ingest_options(.ingest_scopes, .ingest_roles)
+    )]
+    InsufficientScope { scopes: String, roles: String, ingest_scopes: String, ingest_roles: String },
+    /// The token grants ingestion but not reading, and the request reads.
+    #[error(
+        "the access token grants ingestion only; reading the feed needs one of the scopes ({scopes}) or app roles ({roles})"
+    )]
+    NoReadAccess { scopes: String, roles: String },
+    /// The token grants reading but not ingestion, and the request ingests.
+    #[error("the access token does not grant ingestion; {}", ingest_needs(.scopes, .roles))]
+    NoIngestAccess { scopes: String, roles: String },
     /// The client application (`appid`/`azp`) is not on the configured allow-list.
-    #[error("the client application `{0}` may not read this feed")]
+    #[error("the client application `{0}` may not use this feed")]
     ClientNotAllowed(String),
     /// The identity provider's tenant is not mapped to any tenant of the feed.
     #[error("the organization `{0}` has no access to this feed; ask the feed's operator to add it")]
@@ -89,6 +102,8 @@ impl AuthError {
             AuthError::InsufficientScope { .. } => "AUTH430",
             AuthError::ClientNotAllowed(_) => "AUTH431",
             AuthError::UnknownTenant(_) => "AUTH432",
+            AuthError::NoReadAccess { .. } => "AUTH433",
+            AuthError::NoIngestAccess { .. } => "AUTH434",
             AuthError::KeysUnavailable => "AUTH450",
         }
     }
@@ -96,11 +111,31 @@ impl AuthError {
     /// 401, 403 or 503.
     pub fn rejection(&self) -> Rejection {
         match self {
-            AuthError::InsufficientScope { .. } | AuthError::ClientNotAllowed(_) | AuthError::UnknownTenant(_) => {
-                Rejection::Forbidden
-            }
+            AuthError::InsufficientScope { .. }
+            | AuthError::ClientNotAllowed(_)
+            | AuthError::UnknownTenant(_)
+            | AuthError::NoReadAccess { .. }
+            | AuthError::NoIngestAccess { .. } => Rejection::Forbidden,
             AuthError::KeysUnavailable => Rejection::Unavailable,
             _ => Rejection::SignIn,
         }
+    }
+}
+
+/// The end of `InsufficientScope`'s message: the grants that allow ingestion, when there are any.
+fn ingest_options(scopes: &str, roles: &str) -> String {
+    if scopes.is_empty() && roles.is_empty() {
+        String::new()
+    } else {
+        format!(", nor any of the scopes ({scopes}) or app roles ({roles}) that allow ingestion")
+    }
+}
+
+/// The end of `NoIngestAccess`'s message: what ingestion needs, or that nothing grants it.
+fn ingest_needs(scopes: &str, roles: &str) -> String {
+    if scopes.is_empty() && roles.is_empty() {
+        "no scope or app role grants ingestion here (the issuer lists no `ingest_scopes` or `ingest_roles`)".to_owned()
+    } else {
+        format!("it needs one of the scopes ({scopes}) or app roles ({roles})")
     }
 }

@@ -2,7 +2,10 @@
 //! A request's `Authorization: Bearer` token is validated against the configured issuers
 //! (`config`), with keys from their published key sets (`keys`), by the checks in `token`;
 //! the result is a `Caller` naming the feed tenant every statement of the request is scoped
-//! to. `dev` is a built-in issuer for development and the demo, enabled only on request.
+//! to, and its `Access`: whether it may read the feed, ingest data, or both. Reading and
+//! ingesting are separate grants (`scopes`/`roles` and `ingest_scopes`/`ingest_roles`), so a
+//! read token never writes. `dev` is a built-in issuer for development and the demo, enabled
+//! only on request.
 //!
 //! Invariants: only asymmetric signatures (RS256, ES256) are accepted; an issuer's tenant must
 //! be mapped to a feed tenant explicitly; the token itself is never logged or stored.
@@ -35,6 +38,38 @@ pub struct Caller {
     pub client: Option<String>,
     /// True for app-only tokens (client credentials: roles, no delegated scope).
     pub app_only: bool,
+    /// What the token allows.
+    pub access: Access,
+}
+
+/// What a caller's token allows it to do with its feed tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    /// Read the feed: the token holds one of the issuer's `scopes` or `roles`, or the issuer
+    /// requires none.
+    pub read: bool,
+    /// Write (ingest) data: the token holds one of the issuer's `ingest_scopes` or
+    /// `ingest_roles`. Never granted by an issuer that lists neither.
+    pub ingest: bool,
+}
+
+impl Access {
+    /// Whether this access covers `need`.
+    pub fn allows(self, need: Need) -> bool {
+        match need {
+            Need::Read => self.read,
+            Need::Ingest => self.ingest,
+        }
+    }
+}
+
+/// What a request needs its caller's token to grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Reading the feed (every URL under `/odata`).
+    Read,
+    /// Writing data into the feed (`POST /ingest/{EntitySet}`).
+    Ingest,
 }
 
 /// How an identity provider's tenant becomes a feed tenant.
@@ -52,8 +87,14 @@ pub struct Issuer {
     /// The exact `iss` of an OIDC issuer.
     pub issuer: Option<String>,
     pub audiences: Vec<String>,
+    /// Delegated scopes that grant reading (none: every valid token reads).
     pub scopes: Vec<String>,
+    /// App roles that grant reading.
     pub roles: Vec<String>,
+    /// Delegated scopes that grant ingestion (with `ingest_roles` empty: nobody ingests).
+    pub ingest_scopes: Vec<String>,
+    /// App roles that grant ingestion.
+    pub ingest_roles: Vec<String>,
     pub clients: Vec<String>,
     pub tenant_claim: String,
     pub tenants: TenantMap,
@@ -75,11 +116,26 @@ impl Issuer {
             audiences: config.audiences.clone(),
             scopes: config.scopes.clone(),
             roles: config.roles.clone(),
+            ingest_scopes: config.ingest_scopes.clone(),
+            ingest_roles: config.ingest_roles.clone(),
             clients: config.clients.clone(),
             tenant_claim: config.tenant_claim.clone().unwrap_or_else(|| "tid".to_owned()),
             tenants: TenantMap::Listed(config.tenants.clone()),
             keys: KeySource::Remote(RemoteKeys::new(discovery, http, policy)),
         }
+    }
+
+    /// Refuses `access` when it does not cover `need`, naming what this issuer would accept.
+    pub fn permit(&self, access: Access, need: Need) -> Result<(), AuthError> {
+        if access.allows(need) {
+            return Ok(());
+        }
+        Err(match need {
+            Need::Read => AuthError::NoReadAccess { scopes: self.scopes.join(", "), roles: self.roles.join(", ") },
+            Need::Ingest => {
+                AuthError::NoIngestAccess { scopes: self.ingest_scopes.join(", "), roles: self.ingest_roles.join(", ") }
+            }
+        })
     }
 }
 
@@ -120,13 +176,23 @@ impl Authenticator {
         &self.challenge
     }
 
-    /// The caller behind an `Authorization` header value (absent when the header is).
+    /// The caller behind an `Authorization` header value (absent when the header is), who must
+    /// be allowed to read the feed: `authenticate_for(authorization, Need::Read)`.
     pub async fn authenticate(&self, authorization: Option<&[u8]>) -> Result<Caller, AuthError> {
+        self.authenticate_for(authorization, Need::Read).await
+    }
+
+    /// The caller behind an `Authorization` header value, whose token must grant `need`: an
+    /// ingestion-only token is refused for reading (`AUTH433`), a read token for ingestion
+    /// (`AUTH434`). Every other check comes first, so those answers stay as they were.
+    pub async fn authenticate_for(&self, authorization: Option<&[u8]>, need: Need) -> Result<Caller, AuthError> {
         let token = token::bearer(authorization)?;
         if token.len() > self.max_token_bytes {
             return Err(AuthError::Oversized { length: token.len(), limit: self.max_token_bytes });
         }
-        token::validate(token, &self.issuers, self.skew).await
+        let (caller, issuer) = token::validate(token, &self.issuers, self.skew).await?;
+        issuer.permit(caller.access, need)?;
+        Ok(caller)
     }
 }
 

@@ -1,9 +1,11 @@
 //! The token checks end to end, without a network: issuers with fixed keys, tokens signed (or
 //! forged) here, and for the remote key cache a tiny identity provider on 127.0.0.1.
 
-use super::dev::{DEV_AUDIENCE, DEV_ISSUER, DevIssuer};
+use super::dev::{DEV_AUDIENCE, DEV_INGEST_ROLE, DEV_ISSUER, DevIssuer};
 use super::keys::{CachePolicy, KeySource, RemoteKeys, usable_key};
-use super::{AuthConfig, AuthError, Authenticator, Caller, Issuer, IssuerKind, Rejection, TenantMap, token};
+use super::{
+    Access, AuthConfig, AuthError, Authenticator, Caller, Issuer, IssuerKind, Need, Rejection, TenantMap, token,
+};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
@@ -31,6 +33,10 @@ const POWER_QUERY: &str = "a672d62c-fc7b-4e81-a576-e60dc46e951d";
 const OID: &str = "00000000-0000-0000-0000-0000000000a1";
 const SCOPE: &str = "user_impersonation";
 const ROLE: &str = "Feed.Read";
+/// The app role that grants ingestion.
+const INGEST_ROLE: &str = "Feed.Ingest";
+/// The delegated scope that grants ingestion.
+const INGEST_SCOPE: &str = "feed_ingest";
 const OIDC_ISSUER: &str = "https://idp.example.com/realms/bi";
 /// `AuthConfig::empty()`'s clock skew.
 const SKEW: u64 = 120;
@@ -207,6 +213,8 @@ fn entra(keys: &[&SigningKey]) -> Issuer {
         audiences: strings(&[APP_ID_URI, CLIENT_ID]),
         scopes: strings(&[SCOPE]),
         roles: strings(&[ROLE]),
+        ingest_scopes: Vec::new(),
+        ingest_roles: Vec::new(),
         clients: Vec::new(),
         tenant_claim: "tid".to_owned(),
         tenants: tenants(&[(TID, "contoso")]),
@@ -222,6 +230,8 @@ fn oidc(keys: &[&SigningKey]) -> Issuer {
         audiences: strings(&["feed"]),
         scopes: strings(&["feed.read"]),
         roles: Vec::new(),
+        ingest_scopes: Vec::new(),
+        ingest_roles: Vec::new(),
         clients: Vec::new(),
         tenant_claim: "org".to_owned(),
         tenants: tenants(&[("acme", "contoso")]),
@@ -243,6 +253,19 @@ fn oidc_claims() -> Value {
     })
 }
 
+/// What a read token grants.
+const READ: Access = Access { read: true, ingest: false };
+/// What an ingestion-only token grants.
+const INGEST: Access = Access { read: false, ingest: true };
+/// What a token holding both grants grants.
+const BOTH: Access = Access { read: true, ingest: true };
+
+/// The feed's Entra issuer, granting ingestion as well: the scope `INGEST_SCOPE` or the app role
+/// `INGEST_ROLE`.
+fn entra_with_ingest(keys: &[&SigningKey]) -> Issuer {
+    Issuer { ingest_scopes: strings(&[INGEST_SCOPE]), ingest_roles: strings(&[INGEST_ROLE]), ..entra(keys) }
+}
+
 fn authenticator(issuers: impl IntoIterator<Item = Issuer>) -> Authenticator {
     issuers
         .into_iter()
@@ -254,6 +277,11 @@ async fn check(auth: &Authenticator, token: &str) -> Result<Caller, AuthError> {
     auth.authenticate(Some(format!("Bearer {token}").as_bytes())).await
 }
 
+/// `Authorization: Bearer <token>` through the authenticator, for a request that needs `need`.
+async fn check_for(auth: &Authenticator, token: &str, need: Need) -> Result<Caller, AuthError> {
+    auth.authenticate_for(Some(format!("Bearer {token}").as_bytes()), need).await
+}
+
 /// The caller of a v1 or v2 user token of `TID`.
 fn alice() -> Caller {
     Caller {
@@ -262,6 +290,7 @@ fn alice() -> Caller {
         oid: OID.to_owned(),
         client: Some(POWER_QUERY.to_owned()),
         app_only: false,
+        access: READ,
     }
 }
 
@@ -329,7 +358,12 @@ async fn an_app_only_token_with_a_configured_role_is_accepted_as_app_only() {
 async fn a_token_with_neither_a_required_scope_nor_a_required_role_is_insufficient() {
     let key = SigningKey::rsa("rsa-1");
     let auth = authenticator([entra(&[&key])]);
-    let expected = AuthError::InsufficientScope { scopes: SCOPE.to_owned(), roles: ROLE.to_owned() };
+    let expected = AuthError::InsufficientScope {
+        scopes: SCOPE.to_owned(),
+        roles: ROLE.to_owned(),
+        ingest_scopes: String::new(),
+        ingest_roles: String::new(),
+    };
     let other_scope = with(v1_claims(), "scp", json!("openid profile User.Read"));
     let other_role = with(app_only_claims(), "roles", json!(["Feed.Write", "feed.read"]));
     let nothing = without(v1_claims(), "scp");
@@ -346,7 +380,12 @@ async fn an_app_only_token_is_insufficient_when_the_issuer_requires_a_scope_but_
     let auth = authenticator([Issuer { roles: Vec::new(), ..entra(&[&key]) }]);
     assert_eq!(
         check(&auth, &key.sign(&app_only_claims())).await,
-        Err(AuthError::InsufficientScope { scopes: SCOPE.to_owned(), roles: String::new() })
+        Err(AuthError::InsufficientScope {
+            scopes: SCOPE.to_owned(),
+            roles: String::new(),
+            ingest_scopes: String::new(),
+            ingest_roles: String::new(),
+        })
     );
 }
 
@@ -364,6 +403,203 @@ async fn a_token_with_neither_scope_nor_roles_is_not_app_only_where_nothing_is_r
     let auth = authenticator([Issuer { scopes: Vec::new(), roles: Vec::new(), ..entra(&[&key]) }]);
     let bare = without(v1_claims(), "scp");
     assert_eq!(check(&auth, &key.sign(&bare)).await, Ok(alice()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and ingesting
+
+#[tokio::test]
+async fn a_read_token_cannot_ingest() {
+    let key = SigningKey::rsa("rsa-1");
+    let auth = authenticator([entra_with_ingest(&[&key])]);
+    let refused = AuthError::NoIngestAccess { scopes: INGEST_SCOPE.to_owned(), roles: INGEST_ROLE.to_owned() };
+    for (claims, caller) in [(v1_claims(), alice()), (app_only_claims(), Caller { app_only: true, ..alice() })] {
+        let token = key.sign(&claims);
+        assert_eq!(check(&auth, &token).await, Ok(caller.clone()), "{claims}");
+        assert_eq!(check_for(&auth, &token, Need::Read).await, Ok(caller), "{claims}");
+        let error = check_for(&auth, &token, Need::Ingest).await.unwrap_err();
+        assert_eq!(error, refused, "{claims}");
+        assert_eq!((error.code(), error.rejection()), ("AUTH434", Rejection::Forbidden));
+    }
+    assert_eq!(
+        refused.to_string(),
+        "the access token does not grant ingestion; it needs one of the scopes (feed_ingest) or app roles (Feed.Ingest)"
+    );
+}
+
+#[tokio::test]
+async fn an_ingest_only_token_cannot_read() {
+    let key = SigningKey::rsa("rsa-1");
+    let auth = authenticator([entra_with_ingest(&[&key])]);
+    let daemon = with(app_only_claims(), "roles", json!([INGEST_ROLE]));
+    let token = key.sign(&daemon);
+    let refused = AuthError::NoReadAccess { scopes: SCOPE.to_owned(), roles: ROLE.to_owned() };
+    for error in [check(&auth, &token).await.unwrap_err(), check_for(&auth, &token, Need::Read).await.unwrap_err()] {
+        assert_eq!(error, refused);
+        assert_eq!((error.code(), error.rejection()), ("AUTH433", Rejection::Forbidden));
+    }
+    assert_eq!(
+        refused.to_string(),
+        "the access token grants ingestion only; reading the feed needs one of the scopes (user_impersonation) or app roles (Feed.Read)"
+    );
+    let caller = check_for(&auth, &token, Need::Ingest).await;
+    assert_eq!(caller, Ok(Caller { app_only: true, access: INGEST, ..alice() }));
+}
+
+#[tokio::test]
+async fn a_token_holding_both_grants_may_read_and_ingest() {
+    let key = SigningKey::rsa("rsa-1");
+    let auth = authenticator([entra_with_ingest(&[&key])]);
+    let app = with(app_only_claims(), "roles", json!([INGEST_ROLE, ROLE]));
+    let user = with(v1_claims(), "scp", json!(format!("{SCOPE} {INGEST_SCOPE}")));
+    for (claims, app_only) in [(app, true), (user, false)] {
+        let token = key.sign(&claims);
+        let caller = Caller { app_only, access: BOTH, ..alice() };
+        assert_eq!(check_for(&auth, &token, Need::Read).await, Ok(caller.clone()), "{claims}");
+        assert_eq!(check_for(&auth, &token, Need::Ingest).await, Ok(caller.clone()), "{claims}");
+        assert_eq!(check(&auth, &token).await, Ok(caller), "{claims}");
+    }
+}
+
+#[tokio::test]
+async fn ingestion_is_never_granted_when_the_issuer_lists_no_ingest_scopes_or_roles() {
+    let key = SigningKey::rsa("rsa-1");
+    let everything =
+        with(with(v1_claims(), "scp", json!(format!("{SCOPE} {INGEST_SCOPE}"))), "roles", json!([ROLE, INGEST_ROLE]));
+    let nothing_to_ingest = AuthError::NoIngestAccess { scopes: String::new(), roles: String::new() };
+    // Whether reading needs a grant or is open to every valid token.
+    for issuer in [entra(&[&key]), Issuer { scopes: Vec::new(), roles: Vec::new(), ..entra(&[&key]) }] {
+        let auth = authenticator([issuer]);
+        let token = key.sign(&everything);
+        assert_eq!(check(&auth, &token).await.map(|c| c.access), Ok(READ));
+        assert_eq!(
+            check_for(&auth, &token, Need::Ingest).await,
+            Err(AuthError::NoIngestAccess { scopes: String::new(), roles: String::new() })
+        );
+    }
+    assert!(nothing_to_ingest.to_string().contains("no `ingest_scopes` or `ingest_roles`"), "{nothing_to_ingest}");
+    // An ingest role alone is then no grant at all.
+    let auth = authenticator([entra(&[&key])]);
+    let daemon = key.sign(&with(app_only_claims(), "roles", json!([INGEST_ROLE])));
+    assert!(matches!(check_for(&auth, &daemon, Need::Ingest).await, Err(AuthError::InsufficientScope { .. })));
+}
+
+#[tokio::test]
+async fn ingestion_is_granted_by_a_scope_in_scp_or_scope() {
+    let key = SigningKey::rsa("rsa-1");
+    let auth = authenticator([entra_with_ingest(&[&key])]);
+    let ingest_only = Caller { access: INGEST, ..alice() };
+    for claims in [
+        with(v1_claims(), "scp", json!(format!("openid {INGEST_SCOPE} profile"))),
+        with(v1_claims(), "scp", json!([INGEST_SCOPE])),
+        with(without(v1_claims(), "scp"), "scope", json!(INGEST_SCOPE)),
+    ] {
+        let token = key.sign(&claims);
+        assert_eq!(check_for(&auth, &token, Need::Ingest).await, Ok(ingest_only.clone()), "{claims}");
+        assert!(matches!(check(&auth, &token).await, Err(AuthError::NoReadAccess { .. })), "{claims}");
+    }
+    // A scope is read from the scope claims only, never from `roles`.
+    let misplaced = with(app_only_claims(), "roles", json!([INGEST_SCOPE]));
+    assert!(matches!(
+        check_for(&auth, &key.sign(&misplaced), Need::Ingest).await,
+        Err(AuthError::InsufficientScope { .. })
+    ));
+}
+
+#[tokio::test]
+async fn ingestion_is_granted_by_a_role_in_roles() {
+    let key = SigningKey::rsa("rsa-1");
+    let auth = authenticator([Issuer { ingest_scopes: Vec::new(), ..entra_with_ingest(&[&key]) }]);
+    let daemon = with(app_only_claims(), "roles", json!(["Other.Role", INGEST_ROLE]));
+    let caller = check_for(&auth, &key.sign(&daemon), Need::Ingest).await;
+    assert_eq!(caller, Ok(Caller { app_only: true, access: INGEST, ..alice() }));
+    // A role is read from the `roles` array only: not from a string, not from the scope claims.
+    for claims in [with(app_only_claims(), "roles", json!(INGEST_ROLE)), with(v1_claims(), "scp", json!(INGEST_ROLE))] {
+        let error = check_for(&auth, &key.sign(&claims), Need::Ingest).await.unwrap_err();
+        assert!(matches!(error, AuthError::InsufficientScope { .. }), "{claims}: {error:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_granting_neither_reading_nor_ingesting_is_told_both_options() {
+    let key = SigningKey::rsa("rsa-1");
+    let auth = authenticator([entra_with_ingest(&[&key])]);
+    let error = check_for(&auth, &key.sign(&without(v1_claims(), "scp")), Need::Ingest).await.unwrap_err();
+    assert_eq!(
+        error,
+        AuthError::InsufficientScope {
+            scopes: SCOPE.to_owned(),
+            roles: ROLE.to_owned(),
+            ingest_scopes: INGEST_SCOPE.to_owned(),
+            ingest_roles: INGEST_ROLE.to_owned(),
+        }
+    );
+    assert_eq!((error.code(), error.rejection()), ("AUTH430", Rejection::Forbidden));
+    assert_eq!(
+        error.to_string(),
+        "the access token grants none of the scopes (user_impersonation) or app roles (Feed.Read) this feed requires, \
+         nor any of the scopes (feed_ingest) or app roles (Feed.Ingest) that allow ingestion"
+    );
+}
+
+#[tokio::test]
+async fn what_a_request_needs_is_checked_after_every_other_check() {
+    let key = SigningKey::rsa("rsa-1");
+    let auth = authenticator([entra_with_ingest(&[&key])]);
+    let elsewhere =
+        with(with(v1_claims(), "iss", json!(format!("https://sts.windows.net/{OTHER_TID}/"))), "tid", json!(OTHER_TID));
+    let error = check_for(&auth, &key.sign(&elsewhere), Need::Ingest).await;
+    assert_eq!(error, Err(AuthError::UnknownTenant(OTHER_TID.to_owned())));
+    let expired = with(with(app_only_claims(), "roles", json!([INGEST_ROLE])), "exp", json!(now() - 3600));
+    assert_eq!(check(&auth, &key.sign(&expired)).await, Err(AuthError::Expired));
+    assert_eq!(check_for(&auth, "", Need::Ingest).await, Err(AuthError::Missing));
+}
+
+#[test]
+fn access_allows_exactly_what_it_grants() {
+    assert!(READ.allows(Need::Read) && !READ.allows(Need::Ingest));
+    assert!(!INGEST.allows(Need::Read) && INGEST.allows(Need::Ingest));
+    assert!(BOTH.allows(Need::Read) && BOTH.allows(Need::Ingest));
+}
+
+#[test]
+fn the_configuration_refuses_a_scope_or_role_that_grants_both_reading_and_ingesting() {
+    let config = |extra: &str| {
+        let text = format!(
+            r#"
+            [[issuer]]
+            kind = "entra"
+            audiences = ["{APP_ID_URI}"]
+            scopes = ["{SCOPE}"]
+            roles = ["{ROLE}"]
+            {extra}
+            [issuer.tenants]
+            "{TID}" = "contoso"
+            "#
+        );
+        toml::from_str::<AuthConfig>(&text).unwrap()
+    };
+    let role_twice = config(&format!(r#"ingest_roles = ["{INGEST_ROLE}", "{ROLE}"]"#)).check().unwrap_err().to_string();
+    assert!(role_twice.contains("`Feed.Read` is listed in both `roles` and `ingest_roles`"), "{role_twice}");
+    let scope_twice = config(&format!(r#"ingest_scopes = ["{SCOPE}"]"#)).check().unwrap_err().to_string();
+    assert!(
+        scope_twice.contains("`user_impersonation` is listed in both `scopes` and `ingest_scopes`"),
+        "{scope_twice}"
+    );
+
+    // Separate grants are accepted and reach the issuer.
+    let separate = config(&format!(
+        r#"ingest_scopes = ["{INGEST_SCOPE}"]
+            ingest_roles = ["{INGEST_ROLE}"]"#
+    ));
+    separate.check().unwrap();
+    let policy = CachePolicy { ttl: HOUR, refresh_interval: Duration::from_secs(30) };
+    let issuer = Issuer::from_config(&separate.issuers[0], reqwest::Client::new(), policy);
+    assert_eq!((issuer.ingest_scopes, issuer.ingest_roles), (strings(&[INGEST_SCOPE]), strings(&[INGEST_ROLE])));
+    // Without them, nobody ingests.
+    let read_only = config("");
+    read_only.check().unwrap();
+    assert!(read_only.issuers[0].ingest_scopes.is_empty() && read_only.issuers[0].ingest_roles.is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -693,17 +929,22 @@ async fn a_token_signed_by_another_key_under_the_right_kid_is_rejected() {
     assert_eq!(check(&auth, &impostor_ec.sign(&v2_claims())).await, Err(AuthError::Signature));
 }
 
+/// `token::validate`'s caller, without the issuer.
+async fn validate(token: &str, issuers: &[Issuer], skew: u64) -> Result<Caller, AuthError> {
+    token::validate(token, issuers, skew).await.map(|(caller, _)| caller)
+}
+
 #[tokio::test]
 async fn validate_checks_the_token_without_the_authorization_header() {
     let key = SigningKey::rsa("rsa-1");
     let issuers = [entra(&[&key])];
-    assert_eq!(token::validate(&key.sign(&v1_claims()), &issuers, SKEW).await, Ok(alice()));
-    assert_eq!(token::validate("", &issuers, SKEW).await, Err(AuthError::Malformed));
+    assert_eq!(validate(&key.sign(&v1_claims()), &issuers, SKEW).await, Ok(alice()));
+    assert_eq!(validate("", &issuers, SKEW).await, Err(AuthError::Malformed));
     let expired = key.sign(&with(v1_claims(), "exp", json!(now() - 30)));
-    assert_eq!(token::validate(&expired, &issuers, 0).await, Err(AuthError::Expired));
-    assert_eq!(token::validate(&expired, &issuers, 60).await, Ok(alice()));
+    assert_eq!(validate(&expired, &issuers, 0).await, Err(AuthError::Expired));
+    assert_eq!(validate(&expired, &issuers, 60).await, Ok(alice()));
     assert_eq!(
-        token::validate(&key.sign(&v1_claims()), &[], SKEW).await,
+        validate(&key.sign(&v1_claims()), &[], SKEW).await,
         Err(AuthError::UnknownIssuer(format!("https://sts.windows.net/{TID}/")))
     );
 }
@@ -823,6 +1064,7 @@ async fn an_oidc_issuer_maps_the_tenant_through_its_configured_claim() {
             oid: "7f3c-user".to_owned(),
             client: Some("power-bi".to_owned()),
             app_only: false,
+            access: READ,
         })
     );
     // The configured claim decides, not `tid`; and OIDC tenants are matched exactly.
@@ -888,6 +1130,7 @@ async fn a_development_token_is_accepted_by_its_own_issuer_for_the_tenant_it_nam
             oid: "alice".to_owned(),
             client: None,
             app_only: false,
+            access: READ,
         };
         assert_eq!(check(&auth, &token).await, Ok(caller));
     }
@@ -895,6 +1138,39 @@ async fn a_development_token_is_accepted_by_its_own_issuer_for_the_tenant_it_nam
     assert!(matches!(issuer.tenants, TenantMap::SameName));
     assert_eq!(issuer.issuer.as_deref(), Some(DEV_ISSUER));
     assert_eq!(issuer.audiences, [DEV_AUDIENCE]);
+}
+
+#[tokio::test]
+async fn a_development_ingest_token_may_ingest_but_not_read() {
+    let dev = DevIssuer::generate().unwrap();
+    let auth = authenticator([dev.issuer()]);
+    let token = dev.mint_ingest("contoso", "loader", Duration::from_secs(600)).unwrap();
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    assert_eq!(claims["roles"], json!([DEV_INGEST_ROLE]));
+    assert_eq!(
+        (claims["azp"].as_str(), claims["oid"].as_str(), claims["sub"].as_str()),
+        (Some("loader"), Some("loader"), Some("loader"))
+    );
+    assert!(claims.get("scp").is_none(), "{claims}");
+    let daemon = Caller {
+        tenant: "contoso".to_owned(),
+        tid: "contoso".to_owned(),
+        oid: "loader".to_owned(),
+        client: Some("loader".to_owned()),
+        app_only: true,
+        access: INGEST,
+    };
+    assert_eq!(check_for(&auth, &token, Need::Ingest).await, Ok(daemon));
+    let refused = AuthError::NoReadAccess { scopes: super::dev::DEV_SCOPE.to_owned(), roles: String::new() };
+    assert_eq!(check(&auth, &token).await, Err(refused));
+    // The read token stays a read token.
+    let reader = dev.mint("contoso", "alice", Duration::from_secs(600)).unwrap();
+    assert_eq!(check(&auth, &reader).await.map(|c| c.access), Ok(READ));
+    assert_eq!(
+        check_for(&auth, &reader, Need::Ingest).await,
+        Err(AuthError::NoIngestAccess { scopes: String::new(), roles: DEV_INGEST_ROLE.to_owned() })
+    );
 }
 
 #[tokio::test]
@@ -976,9 +1252,16 @@ fn every_error() -> Vec<AuthError> {
         AuthError::Audience,
         AuthError::MissingClaim("tid".into()),
         AuthError::TenantMismatch("t".into()),
-        AuthError::InsufficientScope { scopes: SCOPE.into(), roles: ROLE.into() },
+        AuthError::InsufficientScope {
+            scopes: SCOPE.into(),
+            roles: ROLE.into(),
+            ingest_scopes: String::new(),
+            ingest_roles: INGEST_ROLE.into(),
+        },
         AuthError::ClientNotAllowed("c".into()),
         AuthError::UnknownTenant("t".into()),
+        AuthError::NoReadAccess { scopes: SCOPE.into(), roles: ROLE.into() },
+        AuthError::NoIngestAccess { scopes: String::new(), roles: INGEST_ROLE.into() },
         AuthError::KeysUnavailable,
     ]
 }
@@ -987,9 +1270,11 @@ fn every_error() -> Vec<AuthError> {
 fn errors_are_answered_with_sign_in_forbidden_or_unavailable() {
     for error in every_error() {
         let expected = match error {
-            AuthError::InsufficientScope { .. } | AuthError::ClientNotAllowed(_) | AuthError::UnknownTenant(_) => {
-                Rejection::Forbidden
-            }
+            AuthError::InsufficientScope { .. }
+            | AuthError::ClientNotAllowed(_)
+            | AuthError::UnknownTenant(_)
+            | AuthError::NoReadAccess { .. }
+            | AuthError::NoIngestAccess { .. } => Rejection::Forbidden,
             AuthError::KeysUnavailable => Rejection::Unavailable,
             _ => Rejection::SignIn,
         };

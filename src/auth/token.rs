@@ -1,9 +1,10 @@
 //! The checks one bearer token goes through: the header's form, the algorithm, the issuer
 //! (and, for Entra ID, the tenant it names against `tid`), the signature with the issuer's key,
-//! `exp`/`nbf` with the clock skew, the audience, the client application, the scope or app
-//! role, and the mapping of the caller's organization to a feed tenant.
+//! `exp`/`nbf` with the clock skew, the audience, the client application, the scopes or app
+//! roles (which grant reading, ingesting, or both), and the mapping of the caller's
+//! organization to a feed tenant.
 
-use super::{AuthError, Caller, Issuer, IssuerKind, TenantMap, config::is_guid};
+use super::{Access, AuthError, Caller, Issuer, IssuerKind, TenantMap, config::is_guid};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
@@ -32,7 +33,10 @@ pub fn bearer(header: Option<&[u8]>) -> Result<&str, AuthError> {
 
 /// Every check, in an order that reveals nothing to a forger: the signature is verified before
 /// any claim is trusted (the unverified `iss` only picks the issuer whose key must verify it).
-pub async fn validate(token: &str, issuers: &[Issuer], skew: u64) -> Result<Caller, AuthError> {
+/// Returns the caller with what its token grants, and the issuer that checked it. A token that
+/// grants neither reading nor ingestion is refused here; whether what it grants is what the
+/// request needs is for the caller of this function to decide (`Issuer::permit`).
+pub async fn validate<'i>(token: &str, issuers: &'i [Issuer], skew: u64) -> Result<(Caller, &'i Issuer), AuthError> {
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(AuthError::Malformed);
@@ -87,11 +91,23 @@ pub async fn validate(token: &str, issuers: &[Issuer], skew: u64) -> Result<Call
         .collect();
     let roles: Vec<&str> =
         claims.get("roles").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
-    let required = !issuer.scopes.is_empty() || !issuer.roles.is_empty();
-    let granted = issuer.scopes.iter().any(|s| scopes.contains(&s.as_str()))
-        || issuer.roles.iter().any(|r| roles.contains(&r.as_str()));
-    if required && !granted {
-        return Err(AuthError::InsufficientScope { scopes: issuer.scopes.join(", "), roles: issuer.roles.join(", ") });
+    let holds = |wanted_scopes: &[String], wanted_roles: &[String]| {
+        wanted_scopes.iter().any(|s| scopes.contains(&s.as_str()))
+            || wanted_roles.iter().any(|r| roles.contains(&r.as_str()))
+    };
+    // Reading is open when the issuer requires nothing; ingesting never is (empty lists hold
+    // nothing).
+    let access = Access {
+        read: (issuer.scopes.is_empty() && issuer.roles.is_empty()) || holds(&issuer.scopes, &issuer.roles),
+        ingest: holds(&issuer.ingest_scopes, &issuer.ingest_roles),
+    };
+    if !access.read && !access.ingest {
+        return Err(AuthError::InsufficientScope {
+            scopes: issuer.scopes.join(", "),
+            roles: issuer.roles.join(", "),
+            ingest_scopes: issuer.ingest_scopes.join(", "),
+            ingest_roles: issuer.ingest_roles.join(", "),
+        });
     }
     let tenant = match &issuer.tenants {
         TenantMap::Listed(map) => {
@@ -109,7 +125,7 @@ pub async fn validate(token: &str, issuers: &[Issuer], skew: u64) -> Result<Call
         .and_then(Value::as_str)
         .ok_or_else(|| AuthError::MissingClaim("oid".into()))?;
     let app_only = scopes.is_empty() && !roles.is_empty();
-    Ok(Caller { tenant, tid: tid.to_owned(), oid: oid.to_owned(), client, app_only })
+    Ok((Caller { tenant, tid: tid.to_owned(), oid: oid.to_owned(), client, app_only, access }, issuer))
 }
 
 /// Whether `issuer` issued a token with this `iss`: `Some(Some(tenant))` for an Entra issuer

@@ -35,7 +35,8 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Print `$metadata` (XML CSDL), or write both CSDL documents into a directory.
     Metadata(MetadataArgs),
-    /// Print an access token of the development issuer (for `demo`, or `serve --dev-issuer-key`).
+    /// Print an access token of the development issuer (for `demo`, or `serve --dev-issuer-key`):
+    /// a read token, or with `--ingest` an ingest token.
     Token(TokenArgs),
     /// Run a nightly job by hand, or list recent runs.
     Jobs(JobsArgs),
@@ -74,12 +75,16 @@ pub enum JobsCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct TokenArgs {
-    /// The feed tenant the token reads.
+    /// The feed tenant the token reads (or, with `--ingest`, writes to).
     #[arg(long)]
     pub tenant: String,
-    /// The user the token names (`oid`).
+    /// The user the token names (`oid`); with `--ingest`, the client application (`oid`, `azp`).
     #[arg(long, default_value = "developer")]
     pub user: String,
+    /// Mint an app-only ingest token (app role `Feed.Ingest`) for `POST /ingest/{EntitySet}`
+    /// instead of a read token: it can write data but cannot read the feed.
+    #[arg(long)]
+    pub ingest: bool,
     /// Minutes the token stays valid.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=1440))]
     pub minutes: u64,
@@ -198,7 +203,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let key = args.key.unwrap_or_else(|| args.data_dir.join(crate::auth::dev::KEY_FILE));
             let issuer = crate::auth::dev::DevIssuer::load(&key)?;
             let lifetime = std::time::Duration::from_secs(args.minutes * 60);
-            println!("{}", issuer.mint(&args.tenant, &args.user, lifetime)?);
+            let token = if args.ingest {
+                issuer.mint_ingest(&args.tenant, &args.user, lifetime)?
+            } else {
+                issuer.mint(&args.tenant, &args.user, lifetime)?
+            };
+            println!("{token}");
             Ok(())
         }
         Command::Metadata(args) => metadata(&args),
