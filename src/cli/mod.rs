@@ -165,6 +165,13 @@ pub struct ServeArgs {
     /// How many levels `$expand` may nest (`$levels=max` expands this deep).
     #[arg(long, env = "ODATA_FEED_MAX_EXPAND_DEPTH", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=8))]
     pub max_expand_depth: u64,
+    /// The largest ingestion request body, in MiB (counted on the wire and again after gzip
+    /// decompression); a larger batch is refused with 413.
+    #[arg(long, env = "ODATA_FEED_INGEST_MAX_BODY_MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub ingest_max_body_mib: u64,
+    /// Database connections for ingestion (one per batch being written).
+    #[arg(long, env = "ODATA_FEED_INGEST_CONNECTIONS", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub ingest_connections: u64,
     /// Seconds a read statement may run (a streamed page included) before it is cancelled.
     #[arg(long, env = "ODATA_FEED_STATEMENT_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     pub statement_timeout: u64,

@@ -114,6 +114,10 @@ fn serve_on(
         };
         let mut state = http::AppState::new(model, pool, args.public_url.clone(), read, sign_in.authenticator()?);
         state.dev_issuer = sign_in.dev.clone();
+        state.ingest = Some(http::ingest::IngestSettings {
+            pool: db::pool::connect_writer(database_url, args.ingest_connections as usize).await?,
+            max_body_bytes: args.ingest_max_body_mib << 20,
+        });
         let (url, size) = (database_url.to_owned(), args.pool_size);
         state.worker_pools = Some(std::sync::Arc::new(move || {
             db::pool::build_reader(&url, size, timeout).expect("the URL was checked when the first pool was built").0

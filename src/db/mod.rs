@@ -6,3 +6,4 @@ pub mod migrate;
 pub mod pool;
 pub mod read;
 pub mod secrets;
+pub mod write;

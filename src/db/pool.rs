@@ -28,6 +28,30 @@ pub async fn connect_reader(database_url: &str, max_size: usize, statement_timeo
     let client = pool.get().await.map_err(|e| anyhow::anyhow!("{}", root_cause(&e)))?;
     let encoding: String = client.query_one("SHOW server_encoding", &[]).await?.get(0);
     anyhow::ensure!(encoding != "SQL_ASCII", "the database at {where_to} uses SQL_ASCII; the feed needs UTF8");
+    refuse_bypass(&client, &where_to, "requests would read").await?;
+    Ok(pool)
+}
+
+/// The role ingestion writes as: subject to row-level security like the reader, allowed to
+/// insert and update the statistical tables and the lookup source (see the migration
+/// `ingestion_writer`).
+pub const WRITER_ROLE: &str = "odata_feed_writer";
+
+/// Builds the pool ingestion writes with and checks that its sessions cannot bypass
+/// row-level security. Its sessions run as `WRITER_ROLE`, in UTC, without a statement
+/// timeout (a batch takes as long as its size needs).
+pub async fn connect_writer(database_url: &str, max_size: usize) -> anyhow::Result<Pool> {
+    let options = format!("-c role={WRITER_ROLE} -c TimeZone=UTC -c statement_timeout=0");
+    let (pool, where_to) = build_with(database_url, max_size, Some(&options))?;
+    ping(&pool).await.with_context(|| format!("cannot connect to the database at {where_to}"))?;
+    let client = pool.get().await.map_err(|e| anyhow::anyhow!("{}", root_cause(&e)))?;
+    refuse_bypass(&client, &where_to, "ingestion would write").await?;
+    Ok(pool)
+}
+
+/// Fails when the session's role could bypass row-level security (superuser, BYPASSRLS, or
+/// owner of tables).
+async fn refuse_bypass(client: &tokio_postgres::Client, where_to: &str, doing: &str) -> anyhow::Result<()> {
     let role = client
         .query_one(
             "SELECT current_user::text, r.rolsuper, r.rolbypassrls, \
@@ -36,14 +60,14 @@ pub async fn connect_reader(database_url: &str, max_size: usize, statement_timeo
             &[],
         )
         .await
-        .context("cannot check the reading role")?;
+        .with_context(|| format!("cannot check the role at {where_to}"))?;
     let (name, superuser, bypass, owner): (String, bool, bool, bool) =
         (role.get(0), role.get(1), role.get(2), role.get(3));
     anyhow::ensure!(
         !superuser && !bypass && !owner,
-        "requests would read as `{name}`, which can bypass row-level security (superuser {superuser}, BYPASSRLS {bypass}, owns tables {owner}); the feed refuses to serve like that"
+        "{doing} as `{name}`, which can bypass row-level security (superuser {superuser}, BYPASSRLS {bypass}, owns tables {owner}); the feed refuses to run like that"
     );
-    Ok(pool)
+    Ok(())
 }
 
 /// Builds a reader pool (see `connect_reader`) without connecting yet.

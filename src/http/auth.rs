@@ -1,10 +1,11 @@
-//! Sign-in at the HTTP edge: every request under the service root passes `require_token`,
+//! Sign-in at the HTTP edge: every request under the service root passes `require_token`
+//! (and every ingestion request `require_ingest_token`),
 //! which authenticates the bearer token, hands the `Caller` to the handlers (request
 //! extensions), and logs and counts each request with the tenant and user (never the token).
 //! Also serves the development issuer's discovery document and keys when it is enabled.
 
 use super::{ApiError, AppState};
-use crate::auth::{Caller, dev::DEV_PATH};
+use crate::auth::{Caller, Need, dev::DEV_PATH};
 use actix_web::{
     HttpMessage, HttpRequest, HttpResponse,
     body::MessageBody,
@@ -16,15 +17,31 @@ use actix_web::{
 use std::time::Instant;
 use tracing_actix_web::RootSpan;
 
-/// Middleware for the OData scope: no valid token, no answer but 401 (or 403).
+/// Middleware for the OData scope: no token that may read, no answer but 401 (or 403).
 pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    signed_in(req, next, Need::Read).await
+}
+
+/// Middleware for the ingestion scope: only tokens with the ingest grant get through.
+pub async fn require_ingest_token(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    signed_in(req, next, Need::Ingest).await
+}
+
+async fn signed_in(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+    need: Need,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().expect("the application state is registered").clone();
     let authorization = req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    let caller = match state.auth.authenticate(authorization).await {
+    let caller = match state.auth.authenticate_for(authorization, need).await {
         Ok(caller) => caller,
         Err(error) => {
             tracing::info!(

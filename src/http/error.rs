@@ -3,6 +3,8 @@
 
 use crate::auth::{AuthError, Rejection};
 use crate::db::read::ReadError;
+use crate::db::write::WriteError;
+use crate::ingest::validate::Problem;
 use crate::odata::{bind::BindError, plan::PlanError};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, http::StatusCode};
 use serde_json::json;
@@ -52,6 +54,32 @@ pub enum ApiError {
     /// No valid token, or a token without access to the feed.
     #[error("{error}")]
     Auth { error: AuthError, challenge: String },
+    /// An ingestion body in a format this service does not read.
+    #[error(
+        "the body's Content-Type `{0}` is not one this service reads: send text/csv or application/x-ndjson (UTF-8)"
+    )]
+    UnsupportedMediaType(String),
+    /// An ingestion body compressed in a way this service does not read.
+    #[error("the body's Content-Encoding `{0}` is not supported: send it uncompressed or as gzip")]
+    UnsupportedEncoding(String),
+    /// An ingestion body over the configured limit.
+    #[error(
+        "the body is larger than the {limit} bytes this service accepts in one request; split it into smaller batches"
+    )]
+    PayloadTooLarge { limit: u64 },
+    /// An ingestion option that is unknown or does not apply.
+    #[error("{0}")]
+    InvalidOption(String),
+    /// Records that do not fit the model; nothing was written.
+    #[error(
+        "{count}{more} found in the batch ({rows_read} valid rows read); nothing was written",
+        count = plural(problems.len(), "problem"),
+        more = if *truncated { " (the first ones listed; there are more)" } else { "" }
+    )]
+    InvalidRows { problems: Vec<Problem>, truncated: bool, rows_read: u64 },
+    /// The database did not take an ingestion batch.
+    #[error("{0}")]
+    Write(#[from] WriteError),
     /// A failure the client cannot fix; the detail is logged, never sent.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -78,6 +106,16 @@ impl ApiError {
             ApiError::NotAcceptable(_) => "NotAcceptable",
             ApiError::UnknownTenant(_) => "UnknownTenant",
             ApiError::Auth { error, .. } => error.code(),
+            ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            ApiError::UnsupportedEncoding(_) => "UnsupportedEncoding",
+            ApiError::PayloadTooLarge { .. } => "PayloadTooLarge",
+            ApiError::InvalidOption(_) => "InvalidOption",
+            ApiError::InvalidRows { .. } => "InvalidRows",
+            ApiError::Write(WriteError::UnknownTenant(_)) => "UnknownTenant",
+            ApiError::Write(WriteError::Rejected { .. }) => "RejectedRows",
+            ApiError::Write(WriteError::Contention) => "WriteConflict",
+            ApiError::Write(WriteError::Unavailable(_)) => "DatabaseUnavailable",
+            ApiError::Write(WriteError::Internal(_)) => "InternalError",
         }
     }
 
@@ -87,6 +125,19 @@ impl ApiError {
                 tracing::error!(error = format!("{detail:#}"), "request failed");
                 "The server could not complete the request.".to_string()
             }
+            ApiError::Write(WriteError::Internal(detail)) => {
+                tracing::error!(error = format!("{detail:#}"), "ingestion failed");
+                "The server could not complete the request.".to_string()
+            }
+            ApiError::Write(WriteError::Unavailable(detail)) => {
+                tracing::warn!(error = %detail, "no database connection");
+                "The database is not available right now; nothing was written. Send the batch again shortly.".to_string()
+            }
+            ApiError::Write(WriteError::Rejected { problems, truncated }) => format!(
+                "the stored data refuses {}{}; nothing was written",
+                plural(problems.len(), "row"),
+                if *truncated { " (the first ones listed; there are more)" } else { "" }
+            ),
             ApiError::Read(ReadError::Internal(detail)) => {
                 tracing::error!(error = format!("{detail:#}"), "read failed");
                 "The server could not complete the request.".to_string()
@@ -123,7 +174,16 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedVersion(_) | ApiError::UnsupportedFormat(_) | ApiError::NotAcceptable(_) => {
                 StatusCode::NOT_ACCEPTABLE
             }
-            ApiError::UnknownTenant(_) => StatusCode::FORBIDDEN,
+            ApiError::UnknownTenant(_) | ApiError::Write(WriteError::UnknownTenant(_)) => StatusCode::FORBIDDEN,
+            ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::InvalidOption(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidRows { .. } | ApiError::Write(WriteError::Rejected { .. }) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Write(WriteError::Contention) => StatusCode::CONFLICT,
+            ApiError::Write(WriteError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Write(WriteError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Auth { error, .. } => match error.rejection() {
                 Rejection::SignIn => StatusCode::UNAUTHORIZED,
                 Rejection::Forbidden => StatusCode::FORBIDDEN,
@@ -152,8 +212,23 @@ impl ResponseError for ApiError {
             },
             _ => {}
         }
-        response.body(json!({ "error": { "code": self.code(), "message": self.message() } }).to_string())
+        let mut error = json!({ "code": self.code(), "message": self.message() });
+        let listed = match self {
+            ApiError::InvalidRows { problems, truncated, .. }
+            | ApiError::Write(WriteError::Rejected { problems, truncated }) => Some((problems, *truncated)),
+            _ => None,
+        };
+        if let (Some((problems, truncated)), Some(object)) = (listed, error.as_object_mut()) {
+            object.insert("problems".into(), json!(problems));
+            object.insert("problemsTruncated".into(), json!(truncated));
+        }
+        response.body(json!({ "error": error }).to_string())
     }
+}
+
+/// `n` and a noun, in the plural unless n is 1.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 /// Answers any path outside the OData service and the health checks.

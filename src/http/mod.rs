@@ -5,6 +5,7 @@ mod auth;
 mod context;
 mod error;
 mod health;
+pub mod ingest;
 mod metadata;
 pub mod metrics;
 mod negotiate;
@@ -26,6 +27,8 @@ use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
 
 /// The path under which the OData service lives.
 pub const SERVICE_PATH: &str = "/odata";
+/// The path under which batches are ingested (`POST /ingest/{EntitySet}`).
+pub const INGEST_PATH: &str = "/ingest";
 /// The content type of OData JSON responses, as Power Query expects it.
 pub const ODATA_JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false";
 
@@ -47,6 +50,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// The development issuer whose documents are served, when it is enabled.
     pub dev_issuer: Option<Arc<DevIssuer>>,
+    /// How `POST /ingest/{EntitySet}` writes; without it the route does not exist.
+    pub ingest: Option<ingest::IngestSettings>,
 }
 
 /// How entity sets are read.
@@ -90,7 +95,7 @@ impl AppState {
         auth: Arc<Authenticator>,
     ) -> AppState {
         let metadata = metadata::Documents::new(csdl::render(&model, &capabilities::IMPLEMENTED));
-        AppState { model, pool, worker_pools: None, public_url, metadata, read, auth, dev_issuer: None }
+        AppState { model, pool, worker_pools: None, public_url, metadata, read, auth, dev_issuer: None, ingest: None }
     }
 
     /// The pool a worker thread uses.
@@ -125,8 +130,13 @@ fn read_only() -> actix_web::Route {
 
 /// Builds the server on an already bound listener (port 0 in tests) without starting it.
 pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let ingesting = state.ingest.is_some();
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
+        let ingest = web::scope(INGEST_PATH)
+            .wrap(middleware::from_fn(auth::require_ingest_token))
+            .route("/{set}", web::post().to(ingest::ingest))
+            .default_service(web::to(error::not_found));
         App::new()
             .app_data(state.clone())
             .app_data(web::Data::new(state.worker_pool()))
@@ -145,6 +155,11 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
                     .route("/", read_only().to(service_document::service_document))
                     .default_service(web::to(read::resource)),
             )
+            .configure(|config| {
+                if ingesting {
+                    config.service(ingest);
+                }
+            })
             .default_service(web::to(error::not_found))
     })
     // Headers and 32 KB body chunks must not wait for the client's delayed acknowledgement.

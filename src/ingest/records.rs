@@ -78,6 +78,14 @@ impl<R: BufRead> Records<R> {
         Records { inner, row: 0, done: false }
     }
 
+    /// The CSV header's names, once the first record (or the end) has been read.
+    pub fn header(&self) -> Option<&[String]> {
+        match &self.inner {
+            Inner::Csv { header, .. } => header.as_deref(),
+            Inner::NdJson { .. } => None,
+        }
+    }
+
     /// The next record as (1-based data row number, its fields), or a Problem (row number,
     /// reason) for a malformed line/row; None at the end. After a read error or a bad CSV
     /// header the reader stops.

@@ -12,7 +12,7 @@
 //! them from the token and the clock.
 
 use crate::odata::edm::EdmType;
-use crate::odata::model::{AllowedValue, EntitySet, Source, TENANT_COLUMN};
+use crate::odata::model::{AllowedValue, DELETED_COLUMN, EntitySet, SetKind, Source, TENANT_COLUMN};
 use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use std::collections::HashMap;
 
@@ -72,8 +72,14 @@ enum Required {
 #[derive(Debug, Clone)]
 enum Field {
     Column(usize),
-    Derived { from: Option<String> },
+    Derived {
+        from: Option<String>,
+    },
     Tenant,
+    /// Kept by the service itself (a lookup object's `deletedAt`).
+    Managed {
+        reason: &'static str,
+    },
 }
 
 impl Columns {
@@ -85,6 +91,11 @@ impl Columns {
         for property in &set.properties {
             let Source::Column(column) = &property.source else { continue };
             if column == TENANT_COLUMN {
+                continue;
+            }
+            if set.kind == SetKind::Lookup && column == DELETED_COLUMN {
+                let reason = "set by the nightly lookup refresh when an object leaves the source; do not send it";
+                fields.insert(property.name.clone(), Field::Managed { reason });
                 continue;
             }
             if columns.iter().any(|(c, _)| c == column) {
@@ -146,6 +157,50 @@ impl Columns {
     pub fn names(&self) -> &[String] {
         &self.names
     }
+
+    /// The entity set these columns belong to.
+    pub fn set(&self) -> &str {
+        &self.set
+    }
+
+    /// The property (name and type) that fills column `index`; None for a row filter that no
+    /// property publishes.
+    pub fn property(&self, index: usize) -> Option<(&str, EdmType)> {
+        match self.slots.get(index)? {
+            Slot::Property { name, edm_type, .. } => Some((name, *edm_type)),
+            Slot::Filter { .. } => None,
+        }
+    }
+
+    /// The input name of a column (its property, or the column itself for a row filter).
+    pub fn input_name(&self, column: &str) -> Option<&str> {
+        let index = self.names.iter().position(|c| c == column)?;
+        Some(self.property(index).map_or(self.names[index].as_str(), |(name, _)| name))
+    }
+
+    /// The problems of a CSV header: names that no record could use (unknown, the tenant,
+    /// derived or service-kept properties), reported once as row 0.
+    pub fn check_header(&self, header: &[String]) -> Vec<Problem> {
+        header
+            .iter()
+            .filter_map(|name| self.column_of(name).err().map(|reason| (name, reason)))
+            .map(|(name, reason)| Problem { row: 0, property: Some(name.clone()), value: None, reason })
+            .collect()
+    }
+
+    /// The column an input name fills, or why it cannot be sent.
+    fn column_of(&self, name: &str) -> Result<usize, String> {
+        match self.fields.get(name) {
+            Some(Field::Column(index)) => Ok(*index),
+            None => Err(format!("not a property of {}", self.set)),
+            Some(Field::Tenant) => Err("the tenant comes from the token; do not send it".to_string()),
+            Some(Field::Managed { reason }) => Err((*reason).to_string()),
+            Some(Field::Derived { from: Some(from) }) => {
+                Err(format!("derived from {from}; send that property instead"))
+            }
+            Some(Field::Derived { from: None }) => Err("derived at read time; it cannot be sent".to_string()),
+        }
+    }
 }
 
 /// Checks one record (property name → raw value) against the set; Ok(values in `Columns`
@@ -165,25 +220,12 @@ pub fn record<'a>(
         reason,
     };
     for (name, raw) in fields {
-        let index = match columns.fields.get(name) {
-            None => {
-                problems.push(problem(name, Some(raw), format!("not a property of {}", columns.set)));
-                continue;
-            }
-            Some(Field::Tenant) => {
-                let reason = "the tenant comes from the token; do not send it".to_string();
+        let index = match columns.column_of(name) {
+            Ok(index) => index,
+            Err(reason) => {
                 problems.push(problem(name, Some(raw), reason));
                 continue;
             }
-            Some(Field::Derived { from }) => {
-                let reason = match from {
-                    Some(from) => format!("derived from {from}; send that property instead"),
-                    None => "derived at read time; it cannot be sent".to_string(),
-                };
-                problems.push(problem(name, Some(raw), reason));
-                continue;
-            }
-            Some(Field::Column(i)) => *i,
         };
         if std::mem::replace(&mut seen[index], true) {
             problems.push(problem(name, Some(raw), "given more than once in the record".into()));

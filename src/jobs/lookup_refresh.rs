@@ -20,8 +20,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use tokio_postgres::types::ToSql;
 
-/// The column that marks a vanished lookup object.
-pub const DELETED_COLUMN: &str = "deleted_at";
+pub use crate::odata::model::DELETED_COLUMN;
 
 /// The objects of one tenant, per lookup set, keyed by property name.
 type Objects = BTreeMap<String, Vec<Map<String, Value>>>;

@@ -6,6 +6,7 @@ mod conformance;
 mod demo_data;
 mod documented_fields;
 mod health;
+mod ingest_http;
 mod jobs_lookup_refresh;
 mod jobs_schedule;
 mod metadata;

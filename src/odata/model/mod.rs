@@ -27,6 +27,8 @@ pub const CONTAINER: &str = "Feed";
 pub const TENANT_COLUMN: &str = "tenant_id";
 /// The ingestion timestamp every statistical table carries.
 pub const INGESTED_COLUMN: &str = "updated_at";
+/// The column of a lookup table that marks an object the nightly refresh found removed.
+pub const DELETED_COLUMN: &str = "deleted_at";
 
 /// Errors found while loading the model. Codes `MODEL1xx`.
 #[derive(Debug, thiserror::Error)]

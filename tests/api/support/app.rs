@@ -91,9 +91,28 @@ pub fn spawn_for(pool: deadpool_postgres::Pool, read: http::ReadSettings, tenant
 
 /// Serves with the given authenticator; both clients are anonymous.
 pub fn spawn_with_auth(pool: deadpool_postgres::Pool, read: http::ReadSettings, auth: Authenticator) -> TestApp {
+    serve(AppState::new(Arc::new(Model::load().expect("model loads")), pool, None, read, Arc::new(auth)))
+}
+
+/// Serves like `spawn_with`, with the state adjusted by `adjust` (e.g. ingestion turned on).
+pub fn spawn_with_state(
+    pool: deadpool_postgres::Pool,
+    read: http::ReadSettings,
+    adjust: impl FnOnce(&mut AppState),
+) -> TestApp {
+    let authenticator =
+        Authenticator::new(&AuthConfig::empty(), reqwest::Client::new()).with_issuer(dev_issuer().issuer());
+    let mut state =
+        AppState::new(Arc::new(Model::load().expect("model loads")), pool, None, read, Arc::new(authenticator));
+    adjust(&mut state);
+    let mut app = serve(state);
+    app.client = client_with_token(&token_for(DEFAULT_TENANT));
+    app
+}
+
+fn serve(mut state: AppState) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
     let port = listener.local_addr().expect("bound").port();
-    let mut state = AppState::new(Arc::new(Model::load().expect("model loads")), pool, None, read, Arc::new(auth));
     state.dev_issuer = Some(dev_issuer());
     let server = http::server(listener, state).expect("server builds");
     tokio::spawn(server);

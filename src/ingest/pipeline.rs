@@ -1,0 +1,50 @@
+//! Runs one ingestion: the input is read, checked and turned into COPY batches on a blocking
+//! thread (`batch::split`), while the async side writes the batches (`db::write`). The two
+//! meet through a small bounded channel, so a large input never sits in memory.
+//!
+//! Invariant: both sides always finish: a writer that stops drops its end of the channel,
+//! and the reader stops at its next batch.
+
+use super::batch::{self, Chunk, Report, Shape};
+use super::records::Format;
+use crate::db::write::{Merged, Target, WriteError, Written};
+use std::io::BufRead;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Chunks in flight between the reader and the writer (each about 256 KiB).
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// What one ingestion found and did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// What reading the input found (rows, problems).
+    pub report: Report,
+    /// What the database did with the batches.
+    pub written: Result<Written, WriteError>,
+}
+
+/// Ingests `input` for `tenant` into `target`, in batches of `batch_rows` records.
+#[allow(clippy::too_many_arguments)]
+pub async fn run<R: BufRead + Send + 'static>(
+    client: &mut tokio_postgres::Client,
+    tenant: &str,
+    target: &Target<'_>,
+    shape: Arc<Shape>,
+    format: Format,
+    input: R,
+    batch_rows: u64,
+    on_batch: &mut (dyn FnMut(&Merged) + Send),
+) -> Outcome {
+    let (sender, mut chunks) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
+    let reader = tokio::task::spawn_blocking(move || {
+        batch::split(&shape, format, input, batch_rows, &mut |chunk| sender.blocking_send(chunk).is_ok())
+    });
+    let written = crate::db::write::write(client, tenant, target, &mut chunks, on_batch).await;
+    drop(chunks);
+    let report = reader.await.unwrap_or_else(|error| {
+        tracing::error!(%error, "the ingestion reader failed");
+        Report { abandoned: true, ..Report::default() }
+    });
+    Outcome { report, written }
+}
