@@ -33,3 +33,7 @@ GRANT SELECT, INSERT, UPDATE ON
     campaign_record_additional_phone_numbers
     TO odata_feed_writer;
 GRANT SELECT, INSERT, UPDATE, DELETE ON lookup_sources TO odata_feed_writer;
+
+-- Chats publish no isOutbound; a chat delivered through the Chats set is stored as inbound
+-- (the Chats channels are customer-initiated). Calls and Emails send the value themselves.
+ALTER TABLE conversations ALTER COLUMN is_outbound SET DEFAULT false;

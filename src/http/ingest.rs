@@ -212,7 +212,8 @@ fn body_reader(
 ) -> Box<dyn BufRead + Send> {
     let raw = BufReader::new(ChannelReader { body, current: Bytes::new() });
     let decoded: Box<dyn Read + Send> = match gzip {
-        true => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
+        // The decoder reads the gzip header when it is made: on the reader thread, not here.
+        true => Box::new(Gunzip::Waiting(Some(raw))),
         false => Box::new(raw),
     };
     Box::new(BufReader::with_capacity(64 * 1024, Limited { inner: decoded, left: limit, too_large }))
@@ -235,6 +236,26 @@ impl Read for ChannelReader {
         let n = buf.len().min(self.current.len());
         buf[..n].copy_from_slice(&self.current.split_to(n));
         Ok(n)
+    }
+}
+
+/// A gzip decoder made at the first read.
+enum Gunzip<R: BufRead> {
+    Waiting(Option<R>),
+    Decoding(flate2::bufread::MultiGzDecoder<R>),
+}
+
+impl<R: BufRead> Read for Gunzip<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Gunzip::Waiting(raw) = self
+            && let Some(raw) = raw.take()
+        {
+            *self = Gunzip::Decoding(flate2::bufread::MultiGzDecoder::new(raw));
+        }
+        match self {
+            Gunzip::Decoding(decoder) => decoder.read(buf),
+            Gunzip::Waiting(_) => Ok(0),
+        }
     }
 }
 

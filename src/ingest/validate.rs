@@ -88,8 +88,16 @@ impl Columns {
     pub fn new(set: &EntitySet) -> Columns {
         let mut columns: Vec<(String, Slot)> = Vec::new();
         let mut fields = HashMap::new();
+        let published =
+            |column: &str| set.properties.iter().any(|p| matches!(&p.source, Source::Column(c) if c == column));
         for property in &set.properties {
-            let Source::Column(column) = &property.source else { continue };
+            let column = match &property.source {
+                Source::Column(column) => column,
+                // A local time whose UTC column no property publishes is the only way to send
+                // that instant: any offset is accepted, and the value is stored in UTC.
+                Source::LocalTimeOf(column) if !published(column) => column,
+                Source::LocalTimeOf(_) => continue,
+            };
             if column == TENANT_COLUMN {
                 continue;
             }
@@ -136,6 +144,7 @@ impl Columns {
                 Source::Column(column) if column == TENANT_COLUMN => {
                     fields.insert(property.name.clone(), Field::Tenant);
                 }
+                Source::LocalTimeOf(_) if matches!(fields.get(&property.name), Some(Field::Column(_))) => {}
                 Source::LocalTimeOf(column) => {
                     let from = set
                         .properties

@@ -339,3 +339,23 @@ fn other_types_are_written_in_canonical_text() {
     }
     assert!(parse_text("a\0b", EdmType::String, None).is_err());
 }
+
+#[test]
+fn a_local_time_without_a_published_utc_twin_is_writable_and_stored_in_utc() {
+    let records = columns("CampaignRecords");
+    assert!(records.names().contains(&"created_at_utc".to_string()), "{:?}", records.names());
+    let header: Vec<String> = vec!["CreatedAt".into(), "closedAt".into()];
+    assert!(records.check_header(&header).is_empty(), "both local times may be sent");
+    let given = json!({ "CreatedAt": "2026-03-29T03:30:00+02:00", "closedAt": null });
+    let problems = problems_of(check_json(&records, &given));
+    assert!(problems.iter().all(|p| p.property.as_deref() != Some("CreatedAt")), "{problems:?}");
+}
+
+#[test]
+fn a_lookup_objects_deleted_at_is_kept_by_the_service_and_refused() {
+    let agents = columns("Agents");
+    assert!(!agents.names().contains(&"deleted_at".to_string()));
+    let problems = problems_of(check_json(&agents, &json!({ "id": "a-1", "deletedAt": "2026-01-01T00:00:00Z" })));
+    assert_eq!(reasons(&problems).len(), 1, "{problems:?}");
+    assert!(problems[0].reason.contains("nightly lookup refresh"), "{problems:?}");
+}
