@@ -36,9 +36,9 @@ pub enum ApiError {
     /// The request URL is longer than the service accepts.
     #[error("the request URL is {length} bytes long; this service accepts up to {limit}")]
     UriTooLong { length: usize, limit: usize },
-    /// A method other than GET or HEAD on a read-only resource.
-    #[error("this resource is read-only: use GET or HEAD, not {0}")]
-    MethodNotAllowed(String),
+    /// A method the resource does not take (GET or HEAD for the feed, POST for ingestion).
+    #[error("this resource takes {allow}, not {method}")]
+    MethodNotAllowed { method: String, allow: &'static str },
     /// The client cannot accept OData 4.0 (its `OData-MaxVersion` is lower).
     #[error("this service speaks OData 4.0, but the request's OData-MaxVersion is `{0}`")]
     UnsupportedVersion(String),
@@ -72,8 +72,9 @@ pub enum ApiError {
     InvalidOption(String),
     /// Records that do not fit the model; nothing was written.
     #[error(
-        "{count}{more} found in the batch ({rows_read} valid rows read); nothing was written",
+        "{count}{more} found in the batch ({valid} read); nothing was written",
         count = plural(problems.len(), "problem"),
+        valid = plural(*rows_read as usize, "valid row"),
         more = if *truncated { " (the first ones listed; there are more)" } else { "" }
     )]
     InvalidRows { problems: Vec<Problem>, truncated: bool, rows_read: u64 },
@@ -99,7 +100,7 @@ impl ApiError {
             ApiError::Read(ReadError::Unavailable(_)) => "DatabaseUnavailable",
             ApiError::Read(ReadError::Internal(_)) | ApiError::Internal(_) => "InternalError",
             ApiError::UriTooLong { .. } => "UriTooLong",
-            ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
+            ApiError::MethodNotAllowed { .. } => "MethodNotAllowed",
             ApiError::NotImplemented(_) => "NotImplemented",
             ApiError::UnsupportedVersion(_) => "UnsupportedVersion",
             ApiError::UnsupportedFormat(_) => "UnsupportedFormat",
@@ -170,7 +171,7 @@ impl ResponseError for ApiError {
             ApiError::Read(ReadError::Evaluation(_)) => StatusCode::BAD_REQUEST,
             ApiError::Read(ReadError::Timeout | ReadError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedVersion(_) | ApiError::UnsupportedFormat(_) | ApiError::NotAcceptable(_) => {
                 StatusCode::NOT_ACCEPTABLE
             }
@@ -197,8 +198,8 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header(("OData-Version", "4.0")).content_type("application/json");
         match self {
-            ApiError::MethodNotAllowed(_) => {
-                response.insert_header(("Allow", "GET, HEAD"));
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response.insert_header(("Allow", *allow));
             }
             ApiError::Auth { error, challenge } => match error.rejection() {
                 // Power Query reads `authorization_uri` from this header to sign the user in.

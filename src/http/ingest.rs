@@ -96,8 +96,30 @@ pub async fn ingest(
     let write =
         pipeline::run(&mut client, &caller.tenant, &target, shape.clone(), format, input, u64::MAX, &mut batches);
     let ((), outcome) = futures_util::future::join(feed, write).await;
+    let answer = answer(outcome, too_large.load(Ordering::SeqCst), limit);
+    let code = match &answer {
+        Ok(_) => "written",
+        Err(error) => error.code(),
+    };
+    super::metrics::ingested(&caller.tenant, &set.name, code, answer.as_ref().ok());
+    let merged = answer?;
+    tracing::info!(
+        tenant = caller.tenant,
+        set = set.name,
+        rows = merged.rows,
+        inserted = merged.inserted,
+        updated = merged.updated,
+        unchanged = merged.unchanged,
+        duplicates = merged.duplicates,
+        removed = merged.removed,
+        "batch ingested"
+    );
+    Ok(HttpResponse::Ok().json(summary(&set.name, set.kind, &merged)))
+}
 
-    if too_large.load(Ordering::SeqCst) {
+/// What the batch came to: what was written, or why nothing was.
+fn answer(outcome: pipeline::Outcome, too_large: bool, limit: u64) -> Result<Merged, ApiError> {
+    if too_large {
         return Err(ApiError::PayloadTooLarge { limit });
     }
     if !outcome.report.problems.is_empty() {
@@ -108,22 +130,16 @@ pub async fn ingest(
         });
     }
     match outcome.written? {
-        Written::Complete(merged) => {
-            tracing::info!(
-                tenant = caller.tenant,
-                set = set.name,
-                rows = merged.rows,
-                inserted = merged.inserted,
-                updated = merged.updated,
-                unchanged = merged.unchanged,
-                "batch ingested"
-            );
-            Ok(HttpResponse::Ok().json(summary(&set.name, set.kind, &merged)))
-        }
+        Written::Complete(merged) => Ok(merged),
         Written::Stopped(_) => {
             Err(ApiError::Internal(anyhow::anyhow!("the ingestion input stopped without a problem")))
         }
     }
+}
+
+/// Any method but POST on an ingestion path.
+pub async fn post_only(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed { method: req.method().to_string(), allow: "POST" })
 }
 
 /// The answer to a written batch.

@@ -15,6 +15,12 @@ pub const FIRST_BYTE: &str = "odata_feed_request_first_byte_seconds";
 /// Requests refused at sign-in, by `code` (`AUTH4xx`).
 pub const REFUSED: &str = "odata_feed_requests_refused_total";
 
+/// Ingested records, by `tenant`, `set` and `change` (inserted, updated, unchanged,
+/// duplicate, removed).
+pub const INGESTED_ROWS: &str = "odata_feed_ingested_rows_total";
+/// Ingestion batches answered, by `tenant`, `set` and `outcome` (written, or the error code).
+pub const INGEST_BATCHES: &str = "odata_feed_ingest_batches_total";
+
 /// The process-wide recorder, installed on first use.
 pub fn handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -44,6 +50,25 @@ pub fn answered(tenant: &str, tid: &str, oid: &str, status: u16, first_byte: Dur
 /// Records one request refused at sign-in.
 pub fn refused(code: &'static str) {
     metrics::counter!(REFUSED, "code" => code).increment(1);
+}
+
+/// Records one ingestion batch: its outcome, and what the rows did when it was written.
+pub fn ingested(tenant: &str, set: &str, outcome: &'static str, merged: Option<&crate::db::write::Merged>) {
+    let (tenant, set) = (tenant.to_owned(), set.to_owned());
+    metrics::counter!(INGEST_BATCHES, "tenant" => tenant.clone(), "set" => set.clone(), "outcome" => outcome)
+        .increment(1);
+    let Some(merged) = merged else { return };
+    let changes = [
+        ("inserted", merged.inserted),
+        ("updated", merged.updated),
+        ("unchanged", merged.unchanged),
+        ("duplicate", merged.duplicates),
+        ("removed", merged.removed),
+    ];
+    for (change, rows) in changes {
+        metrics::counter!(INGESTED_ROWS, "tenant" => tenant.clone(), "set" => set.clone(), "change" => change)
+            .increment(rows);
+    }
 }
 
 /// Serves `GET /metrics` (Prometheus text format) on its own listener.

@@ -136,6 +136,7 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
         let ingest = web::scope(INGEST_PATH)
             .wrap(middleware::from_fn(auth::require_ingest_token))
             .route("/{set}", web::post().to(ingest::ingest))
+            .route("/{set}", web::route().to(ingest::post_only))
             .default_service(web::to(error::not_found));
         App::new()
             .app_data(state.clone())

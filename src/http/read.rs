@@ -110,7 +110,7 @@ fn check_request<'r>(req: &'r HttpRequest, state: &AppState) -> Result<&'r str, 
         let service = matches!(relative, "" | "/" | "/$metadata");
         let known = uri::parse_path(relative).is_ok_and(|p| state.model.entity_set(&p.set).is_some());
         if service || known {
-            return Err(ApiError::MethodNotAllowed(req.method().to_string()));
+            return Err(ApiError::MethodNotAllowed { method: req.method().to_string(), allow: "GET, HEAD" });
         }
         return Err(ApiError::NotFound(req.path().to_owned()));
     }

@@ -479,3 +479,36 @@ async fn raw_post(app: &IngestApp, set: &str, content_type: &str, body: &[u8], f
     let body = answer.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_string());
     (status, body)
 }
+
+#[tokio::test]
+async fn other_methods_on_an_ingestion_path_are_told_to_post() {
+    let app = spawn_ingest_app().await;
+    let response = app.ingest.get(format!("{}/ingest/Calls", app.app.address)).send().await.expect("answered");
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers().get("Allow").and_then(|v| v.to_str().ok()), Some("POST"));
+    let (_, body) = json(response).await;
+    assert_eq!(body["error"]["code"], "MethodNotAllowed");
+}
+
+#[tokio::test]
+async fn each_batch_and_its_rows_are_counted_on_the_metrics() {
+    let metrics = odata_feed::http::metrics::handle(); // installs the recorder, as --metrics-listen does
+    let app = spawn_ingest_app().await;
+    let states = "id,agentID,isLogin,isLogout,startTimeUtc,state\n1,ag-1,true,false,2026-11-20T08:00:00Z,Idle\n2,ag-1,false,false,2026-11-20T08:05:00Z,Busy\n";
+    let (status, body) = json(app.post("AgentStates", CSV, states).await).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = json(app.post("AgentStates", CSV, "id,agentID\nx,ag-1\n").await).await;
+    assert_eq!(status, 422);
+    let rendered = metrics.render();
+    let value = |metric: &str, labels: &[&str]| -> f64 {
+        rendered
+            .lines()
+            .filter(|l| l.starts_with(metric) && labels.iter().all(|label| l.contains(label)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let set = "set=\"AgentStates\"";
+    assert!(value("odata_feed_ingested_rows_total", &[set, "change=\"inserted\""]) >= 2.0, "{rendered}");
+    assert!(value("odata_feed_ingest_batches_total", &[set, "outcome=\"written\""]) >= 1.0, "{rendered}");
+    assert!(value("odata_feed_ingest_batches_total", &[set, "outcome=\"InvalidRows\""]) >= 1.0, "{rendered}");
+}
