@@ -2,6 +2,7 @@
 //! arguments. Every failure comes back as one `anyhow` chain that `main` prints on one line.
 
 mod database;
+mod import;
 mod jobs;
 mod serve;
 
@@ -40,6 +41,39 @@ pub enum Command {
     Token(TokenArgs),
     /// Run a nightly job by hand, or list recent runs.
     Jobs(JobsArgs),
+    /// Import CSV or NDJSON files (gzip-compressed or not) into an entity set of one tenant,
+    /// upserted by key in batches: running it again after an interruption converges.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The tenant the rows belong to.
+    #[arg(long)]
+    pub tenant: String,
+    /// The entity set the rows are for, e.g. `Calls`.
+    #[arg(long, value_name = "NAME")]
+    pub set: String,
+    /// The files, imported in order (`-` reads standard input, which needs --format).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The files' format [default: from the name: .csv, .ndjson or .jsonl, optionally .gz].
+    /// gzip is recognized by the first bytes, whatever the name.
+    #[arg(long, value_enum)]
+    pub format: Option<import::FileFormat>,
+    /// Records per transaction: each batch commits when its last record has been read and
+    /// every record so far was valid.
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "snapshot")]
+    pub batch_rows: u64,
+    /// Lookup sets only: the file is the complete list of the set's objects, written as one
+    /// batch; objects it does not name are removed from the lookup source.
+    #[arg(long)]
+    pub snapshot: bool,
+    /// Only read and validate the files, without a database; nothing is written.
+    #[arg(long)]
+    pub check: bool,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -220,6 +254,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Metadata(args) => metadata(&args),
         Command::Jobs(args) => jobs::jobs(args),
+        Command::Import(args) => import::import(args),
         Command::Migrate(args) => {
             let database = database::open(&args)?;
             let applied = crate::db::migrate::run(&database.url)?;

@@ -7,6 +7,7 @@ mod demo_data;
 mod documented_fields;
 mod health;
 mod ingest_http;
+mod ingest_import;
 mod jobs_lookup_refresh;
 mod jobs_schedule;
 mod metadata;
