@@ -243,7 +243,7 @@ impl Job<'_> {
             let reader = input.open(progress)?;
             let mut committed = Merged::default();
             let mut on_batch = |merged: &Merged| {
-                add(&mut committed, merged);
+                committed.add(merged);
                 let rows = total.rows + committed.rows;
                 progress.set_message(format!(
                     "{} rows written, {}/s",
@@ -282,7 +282,7 @@ impl Job<'_> {
                 Ok(Written::Complete(merged)) if !outcome.report.abandoned => merged,
                 Ok(_) => anyhow::bail!("reading {name} stopped before its end: {}", kept()),
             };
-            add(&mut total, &merged);
+            total.add(&merged);
             progress.suspend(|| println!("{}", summary(name, &merged, file_started, self.snapshot)));
         }
         progress.finish_and_clear();
@@ -385,15 +385,6 @@ fn summary(name: &str, merged: &Merged, started: Instant, snapshot: bool) -> Str
 fn rate(rows: u64, started: Instant) -> u64 {
     let seconds = started.elapsed().as_secs_f64();
     if seconds > 0.0 { (rows as f64 / seconds).round() as u64 } else { rows }
-}
-
-fn add(total: &mut Merged, batch: &Merged) {
-    total.rows += batch.rows;
-    total.inserted += batch.inserted;
-    total.updated += batch.updated;
-    total.unchanged += batch.unchanged;
-    total.duplicates += batch.duplicates;
-    total.removed += batch.removed;
 }
 
 #[cfg(test)]

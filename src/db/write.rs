@@ -37,7 +37,8 @@ pub struct Merged {
 }
 
 impl Merged {
-    fn add(&mut self, other: &Merged) {
+    /// Adds another batch's counts.
+    pub fn add(&mut self, other: &Merged) {
         self.rows += other.rows;
         self.inserted += other.inserted;
         self.updated += other.updated;

@@ -15,7 +15,9 @@ use tokio::sync::mpsc;
 /// Chunks in flight between the reader and the writer (each about 256 KiB).
 const CHUNKS_IN_FLIGHT: usize = 4;
 
-/// What one ingestion found and did.
+/// What one ingestion found and did. Look at the problems first: an input whose first bad
+/// record opens a new batch ends with every earlier batch written (`Written::Complete`) and
+/// problems all the same.
 #[derive(Debug)]
 pub struct Outcome {
     /// What reading the input found (rows, problems).
