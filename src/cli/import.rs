@@ -146,7 +146,10 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
     if args.check {
         return check(&mut inputs, &shape, batch_rows);
     }
-    let job = Job { model: &model, set, tenant: &args.tenant, shape, batch_rows, snapshot: args.snapshot };
+    // A snapshot is one batch: a second connection would have nothing to do.
+    let connections = if args.snapshot { 1 } else { args.connections as usize };
+    let batching = pipeline::Batching { rows: batch_rows, connections };
+    let job = Job { model: &model, set, tenant: &args.tenant, shape, batching, snapshot: args.snapshot };
     let database = database::open(&args.database)?;
     let outcome = crate::db::migrate::run(&database.url)
         .and_then(|_| runtime())
@@ -206,24 +209,23 @@ struct Job<'a> {
     set: &'a EntitySet,
     tenant: &'a str,
     shape: Arc<Shape>,
-    batch_rows: u64,
+    batching: pipeline::Batching,
     snapshot: bool,
 }
 
 impl Job<'_> {
     /// Imports the files in order; the first file with a problem (or a refused batch) ends it.
     async fn write(&self, url: &str, inputs: &mut [Input]) -> anyhow::Result<()> {
-        let pool = crate::db::pool::connect_writer(url, 1).await?;
-        let mut client = pool.get().await.context("no database connection")?;
+        let pool = crate::db::pool::connect_writer(url, self.batching.connections).await?;
         let progress = progress_bar(inputs);
-        let outcome = self.write_files(&mut client, inputs, &progress).await;
+        let outcome = self.write_files(&pool, inputs, &progress).await;
         progress.finish_and_clear();
         outcome
     }
 
     async fn write_files(
         &self,
-        client: &mut tokio_postgres::Client,
+        pool: &deadpool_postgres::Pool,
         inputs: &mut [Input],
         progress: &ProgressBar,
     ) -> anyhow::Result<()> {
@@ -252,13 +254,12 @@ impl Job<'_> {
                 ));
             };
             let outcome = pipeline::run(
-                client,
+                pool,
                 self.tenant,
                 &target,
                 self.shape.clone(),
-                input.format,
-                reader,
-                self.batch_rows,
+                (input.format, reader),
+                self.batching,
                 &mut on_batch,
             )
             .await;

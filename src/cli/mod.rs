@@ -65,6 +65,10 @@ pub struct ImportArgs {
     /// every record so far was valid.
     #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "snapshot")]
     pub batch_rows: u64,
+    /// Batches written at the same time, each on its own database connection (the next batch
+    /// is copied while the previous one merges).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub connections: u64,
     /// Lookup sets only: the file is the complete list of the set's objects, written as one
     /// batch; objects it does not name are removed from the lookup source.
     #[arg(long)]

@@ -7,18 +7,22 @@
 //! Invariants: a batch is all-or-nothing (an input that stops mid-batch, or a failed
 //! statement, rolls it back); what the database refuses comes back as problems naming the
 //! input rows where it can (a missing parent row, a key that belongs to another set of a
-//! shared table), never as an internal error.
+//! shared table: both found only after the statement failed, so valid batches pay nothing),
+//! never as an internal error.
 
 use crate::ingest::batch::{Chunk, MAX_PROBLEMS};
-use crate::ingest::merge::{ROW_COLUMN, STAGE, Statements};
+use crate::ingest::merge::{FOREIGN_ROW_STATE, ROW_COLUMN, STAGE, Statements};
 use crate::ingest::validate::{Columns, Problem};
 use crate::odata::model::{EntitySet, Model, TENANT_COLUMN};
 use bytes::Bytes;
+use deadpool_postgres::{Object, Pool};
 use futures_util::SinkExt;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::mpsc;
+use tokio_postgres::Transaction;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Transaction};
 
 /// What a batch (or an ingestion) changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -109,47 +113,97 @@ pub struct Target<'a> {
     pub snapshot: bool,
 }
 
-/// Writes the batches arriving on `chunks` for `tenant`, committing each at its `End`;
-/// `on_batch` hears of every committed batch.
+/// Writes the batches arriving on `chunks` for `tenant`, each in a transaction of its own
+/// that commits at its `End`, on up to `connections` connections of `pool` at once (batch
+/// N+1 is copied while batch N merges). `on_batch` hears of every committed batch.
+///
+/// Concurrent batches cannot deadlock on each other: every merge takes its rows in key
+/// order, so two batches sharing keys lock them in the same order and one merely waits.
+/// Chunks wait for their batch's connection in memory, at most a batch per connection.
 pub async fn write(
-    client: &mut Client,
+    pool: &Pool,
     tenant: &str,
     target: &Target<'_>,
     chunks: &mut mpsc::Receiver<Chunk>,
+    connections: usize,
     on_batch: &mut (dyn FnMut(&Merged) + Send),
 ) -> Result<Written, WriteError> {
     let mut total = Merged::default();
-    let mut first = true;
-    while let Some(mut chunk) = chunks.recv().await {
-        let tx = client.transaction().await?;
-        tx.query("SELECT set_config('app.tenant_id', $1, true)", &[&tenant]).await?;
-        if std::mem::take(&mut first) {
-            let known: bool =
-                tx.query_one("SELECT EXISTS (SELECT FROM tenants WHERE id = $1)", &[&tenant]).await?.get(0);
-            if !known {
-                return Err(WriteError::UnknownTenant(tenant.to_owned()));
+    let mut running = FuturesUnordered::new();
+    let mut current: Option<mpsc::UnboundedSender<Chunk>> = None;
+    let mut stopped = false;
+    loop {
+        let room = current.is_some() || running.len() < connections.max(1);
+        tokio::select! {
+            Some(done) = running.next(), if !running.is_empty() => match done? {
+                Some(merged) => {
+                    on_batch(&merged);
+                    total.add(&merged);
+                }
+                None => stopped = true,
+            },
+            chunk = chunks.recv(), if room => {
+                let Some(chunk) = chunk else { break };
+                let batch = match &current {
+                    Some(batch) => batch,
+                    None => {
+                        let client = pool.get().await.map_err(|e| WriteError::Unavailable(e.to_string()))?;
+                        let (sender, receiver) = mpsc::unbounded_channel();
+                        running.push(write_batch(client, tenant, target, receiver));
+                        current.insert(sender)
+                    }
+                };
+                let end = matches!(chunk, Chunk::End { .. });
+                // A batch that failed has gone; its error comes through `running`.
+                let _ = batch.send(chunk);
+                if end {
+                    current = None;
+                }
             }
         }
-        tx.batch_execute(&target.statements.create_stage).await?;
-        let sink = tx.copy_in::<_, Bytes>(&target.statements.copy).await?;
-        futures_util::pin_mut!(sink);
-        let rows = loop {
-            match chunk {
-                Chunk::Rows { text, .. } => sink.send(Bytes::from(text)).await?,
-                Chunk::End { rows } => break rows,
-            }
-            chunk = match chunks.recv().await {
-                Some(next) => next,
-                None => return Ok(Written::Stopped(total)), // the sink and the transaction roll back
-            };
-        };
-        sink.as_mut().finish().await?;
-        let merged = merge(&tx, tenant, target, rows).await?;
-        tx.commit().await?;
-        on_batch(&merged);
-        total.add(&merged);
     }
-    Ok(Written::Complete(total))
+    // The input ended; a batch without its end rolls back.
+    drop(current);
+    while let Some(done) = running.next().await {
+        match done? {
+            Some(merged) => {
+                on_batch(&merged);
+                total.add(&merged);
+            }
+            None => stopped = true,
+        }
+    }
+    Ok(if stopped { Written::Stopped(total) } else { Written::Complete(total) })
+}
+
+/// Writes one batch on `client`: Some(counts) once committed, None when its chunks stopped
+/// before the end (the copy and the transaction roll back).
+async fn write_batch(
+    mut client: Object,
+    tenant: &str,
+    target: &Target<'_>,
+    mut chunks: mpsc::UnboundedReceiver<Chunk>,
+) -> Result<Option<Merged>, WriteError> {
+    let tx = client.transaction().await?;
+    tx.query("SELECT set_config('app.tenant_id', $1, true)", &[&tenant]).await?;
+    let known: bool = tx.query_one("SELECT EXISTS (SELECT FROM tenants WHERE id = $1)", &[&tenant]).await?.get(0);
+    if !known {
+        return Err(WriteError::UnknownTenant(tenant.to_owned()));
+    }
+    tx.batch_execute(&target.statements.create_stage).await?;
+    let sink = tx.copy_in::<_, Bytes>(&target.statements.copy).await?;
+    futures_util::pin_mut!(sink);
+    let rows = loop {
+        match chunks.recv().await {
+            Some(Chunk::Rows { text, .. }) => sink.send(Bytes::from(text)).await?,
+            Some(Chunk::End { rows }) => break rows,
+            None => return Ok(None),
+        }
+    };
+    sink.as_mut().finish().await?;
+    let merged = merge(&tx, tenant, target, rows).await?;
+    tx.commit().await?;
+    Ok(Some(merged))
 }
 
 /// Merges the staged batch of `rows` records.
@@ -168,6 +222,11 @@ async fn merge(tx: &Transaction<'_>, tenant: &str, target: &Target<'_>, rows: u6
             let distinct: i64 = tx.query_one(&statements.distinct_keys, &[]).await?.get(0);
             (counts, rows.saturating_sub(distinct as u64))
         }
+        Err(error) if error.code().is_some_and(|c| c.code() == FOREIGN_ROW_STATE) => {
+            tx.batch_execute("ROLLBACK TO SAVEPOINT merge").await?;
+            let query = statements.foreign_rows.as_deref().unwrap_or_default();
+            return Err(foreign_keys(target, &tx.query(query, &[&tenant]).await?));
+        }
         Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {
             tx.batch_execute("ROLLBACK TO SAVEPOINT merge").await?;
             let constraint = error.as_db_error().and_then(|db| db.constraint()).unwrap_or_default().to_owned();
@@ -178,14 +237,6 @@ async fn merge(tx: &Transaction<'_>, tenant: &str, target: &Target<'_>, rows: u6
     let (inserted, updated): (i64, i64) = (counts.get(0), counts.get(1));
     let (inserted, updated) = (inserted as u64, updated as u64);
     let unchanged = rows.saturating_sub(duplicates + inserted + updated);
-    if unchanged > 0
-        && let Some(query) = &statements.foreign_rows
-    {
-        let foreign = tx.query(query, &[&tenant]).await?;
-        if !foreign.is_empty() {
-            return Err(foreign_keys(target, &foreign));
-        }
-    }
     let removed = match (&statements.remove_missing, target.snapshot) {
         (Some(remove), true) => tx.execute(remove, &params).await?,
         _ => 0,

@@ -6,7 +6,7 @@
 //! read, checked and written → the counts, or every problem found.
 
 use super::{ApiError, AppState, auth::caller};
-use crate::db::write::{Merged, Target, WriteError, Written};
+use crate::db::write::{Merged, Target, Written};
 use crate::ingest::batch::Shape;
 use crate::ingest::merge::Statements;
 use crate::ingest::pipeline;
@@ -34,6 +34,9 @@ pub struct IngestSettings {
 
 /// The default for `IngestSettings::max_body_bytes`: 1 GiB.
 pub const MAX_BODY_BYTES: u64 = 1 << 30;
+
+/// A request's body is one batch, all-or-nothing.
+const ONE_BATCH: pipeline::Batching = pipeline::Batching { rows: u64::MAX, connections: 1 };
 
 /// Body chunks in flight between the socket and the reader thread.
 const BODY_CHUNKS_IN_FLIGHT: usize = 16;
@@ -63,7 +66,6 @@ pub async fn ingest(
     let too_large = Arc::new(AtomicBool::new(false));
     let (body_sender, body) = mpsc::channel(BODY_CHUNKS_IN_FLIGHT);
     let input = body_reader(body, gzip, settings.max_body_bytes, too_large.clone());
-    let mut client = settings.pool.get().await.map_err(|e| ApiError::Write(WriteError::Unavailable(e.to_string())))?;
 
     let limit = settings.max_body_bytes;
     let feed = async {
@@ -94,7 +96,7 @@ pub async fn ingest(
     };
     let mut batches = |_: &Merged| {};
     let write =
-        pipeline::run(&mut client, &caller.tenant, &target, shape.clone(), format, input, u64::MAX, &mut batches);
+        pipeline::run(&settings.pool, &caller.tenant, &target, shape.clone(), (format, input), ONE_BATCH, &mut batches);
     let ((), outcome) = futures_util::future::join(feed, write).await;
     let answer = answer(outcome, too_large.load(Ordering::SeqCst), limit);
     let code = match &answer {

@@ -6,8 +6,8 @@
 //! tenant column; a row whose values all equal the stored ones is left untouched, ingestion
 //! timestamp included, so delivering a batch again changes nothing; a row of a set that is
 //! a view of a shared table (Calls in `conversations`) never changes another set's row.
-//! Rows are inserted in key order, so the primary key's pages fill one after another rather
-//! than at random (about a fifth faster for random keys such as GUIDs).
+//! Rows are merged in key order, so batches written side by side lock shared keys in the same
+//! order: one waits for the other, neither deadlocks.
 
 use super::batch::Shape;
 use crate::odata::model::{EntitySet, INGESTED_COLUMN, TENANT_COLUMN};
@@ -16,6 +16,11 @@ use crate::odata::model::{EntitySet, INGESTED_COLUMN, TENANT_COLUMN};
 pub const STAGE: &str = "ingest_stage";
 /// The stage's column holding each record's row number in the input.
 pub const ROW_COLUMN: &str = "ingest_row";
+/// The function (migration `ingestion_writer`) that fails an upsert meeting a row of another
+/// set of a shared table, with SQLSTATE `FOREIGN_ROW_STATE`.
+pub const REFUSE_FOREIGN_ROW: &str = "ingest_refuse_foreign_row";
+/// The SQLSTATE `REFUSE_FOREIGN_ROW` raises.
+pub const FOREIGN_ROW_STATE: &str = "OF001";
 /// The table lookup objects are delivered to (the nightly refresh's local source).
 pub const LOOKUP_SOURCE: &str = "lookup_sources";
 
@@ -33,7 +38,8 @@ pub struct Statements {
     /// The number of distinct keys in the stage.
     pub distinct_keys: String,
     /// Rows whose key belongs to another set of a shared table: (row, key text, stored filter
-    /// value). Params: $1 tenant. None when the set is not a view of a shared table.
+    /// value), run when the upsert failed with `FOREIGN_ROW_STATE`. Params: $1 tenant. None
+    /// when the set is not a view of a shared table.
     pub foreign_rows: Option<String>,
     /// A lookup snapshot's removals: objects of the source not in the stage. Params: $1
     /// tenant, $2 the set. None for statistical sets.
@@ -97,7 +103,12 @@ fn statistic(set: &EntitySet, shape: &Shape) -> Statements {
             let mut condition =
                 format!("ROW({}) IS DISTINCT FROM ROW({})", list("t.", &others), list("EXCLUDED.", &others));
             if let Some(filter) = &filter {
-                condition = format!("t.{0} = EXCLUDED.{0} AND {condition}", ident(filter));
+                // A stored row of another set fails the statement (checked only on conflicts,
+                // so a batch of new rows pays nothing); `foreign_rows` then names the rows.
+                condition = format!(
+                    "CASE WHEN t.{0} = EXCLUDED.{0} THEN {condition} ELSE {REFUSE_FOREIGN_ROW}() END",
+                    ident(filter)
+                );
             }
             format!("DO UPDATE SET {} WHERE {condition}", set_list.join(", "))
         };
@@ -178,7 +189,8 @@ mod tests {
     fn calls_upsert_by_tenant_and_id_and_never_touch_another_media() {
         let calls = statements("Calls");
         assert!(calls.merge.contains("ON CONFLICT (\"tenant_id\", \"id\") DO UPDATE SET"), "{}", calls.merge);
-        assert!(calls.merge.contains("WHERE t.\"media\" = EXCLUDED.\"media\" AND ROW("), "{}", calls.merge);
+        assert!(calls.merge.contains("WHERE CASE WHEN t.\"media\" = EXCLUDED.\"media\" THEN ROW("), "{}", calls.merge);
+        assert!(calls.merge.contains("ELSE ingest_refuse_foreign_row() END"), "{}", calls.merge);
         assert!(calls.merge.contains("SELECT $1, "), "the tenant is the first parameter: {}", calls.merge);
         assert!(
             !calls.merge.contains("\"media\" = EXCLUDED.\"media\","),

@@ -26,23 +26,31 @@ pub struct Outcome {
     pub written: Result<Written, WriteError>,
 }
 
-/// Ingests `input` for `tenant` into `target`, in batches of `batch_rows` records.
-#[allow(clippy::too_many_arguments)]
+/// How one ingestion is cut and written.
+#[derive(Debug, Clone, Copy)]
+pub struct Batching {
+    /// Records per batch (transaction); `u64::MAX` for one batch.
+    pub rows: u64,
+    /// Batches written at the same time, each on its own connection of the pool.
+    pub connections: usize,
+}
+
+/// Ingests `input` for `tenant` into `target`, batch by batch.
 pub async fn run<R: BufRead + Send + 'static>(
-    client: &mut tokio_postgres::Client,
+    pool: &deadpool_postgres::Pool,
     tenant: &str,
     target: &Target<'_>,
     shape: Arc<Shape>,
-    format: Format,
-    input: R,
-    batch_rows: u64,
+    (format, input): (Format, R),
+    batching: Batching,
     on_batch: &mut (dyn FnMut(&Merged) + Send),
 ) -> Outcome {
+    let batch_rows = batching.rows;
     let (sender, mut chunks) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
     let reader = tokio::task::spawn_blocking(move || {
         batch::split(&shape, format, input, batch_rows, &mut |chunk| sender.blocking_send(chunk).is_ok())
     });
-    let written = crate::db::write::write(client, tenant, target, &mut chunks, on_batch).await;
+    let written = crate::db::write::write(pool, tenant, target, &mut chunks, batching.connections, on_batch).await;
     drop(chunks);
     let report = reader.await.unwrap_or_else(|error| {
         tracing::error!(%error, "the ingestion reader failed");
