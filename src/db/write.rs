@@ -19,7 +19,7 @@ use deadpool_postgres::{Object, Pool};
 use futures_util::SinkExt;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::Transaction;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -114,12 +114,11 @@ pub struct Target<'a> {
 }
 
 /// Writes the batches arriving on `chunks` for `tenant`, each in a transaction of its own
-/// that commits at its `End`, on up to `connections` connections of `pool` at once (batch
-/// N+1 is copied while batch N merges). `on_batch` hears of every committed batch.
-///
-/// Concurrent batches cannot deadlock on each other: every merge takes its rows in key
-/// order, so two batches sharing keys lock them in the same order and one merely waits.
-/// Chunks wait for their batch's connection in memory, at most a batch per connection.
+/// that commits at its `End`, on up to `connections` connections of `pool` at once: batch
+/// N+1 is copied into its stage while batch N merges, but merges only once batch N has
+/// committed, so a key delivered twice keeps its later row, as in one sequential run.
+/// `on_batch` hears of every committed batch. Chunks wait for their batch's connection in
+/// memory, at most a batch per connection.
 pub async fn write(
     pool: &Pool,
     tenant: &str,
@@ -131,6 +130,8 @@ pub async fn write(
     let mut total = Merged::default();
     let mut running = FuturesUnordered::new();
     let mut current: Option<mpsc::UnboundedSender<Chunk>> = None;
+    // Each batch merges after the one before it has ended.
+    let mut previous: Option<oneshot::Receiver<()>> = None;
     let mut stopped = false;
     loop {
         let room = current.is_some() || running.len() < connections.max(1);
@@ -149,7 +150,9 @@ pub async fn write(
                     None => {
                         let client = pool.get().await.map_err(|e| WriteError::Unavailable(e.to_string()))?;
                         let (sender, receiver) = mpsc::unbounded_channel();
-                        running.push(write_batch(client, tenant, target, receiver));
+                        let (ended, next) = oneshot::channel();
+                        let turn = Turn { after: previous.replace(next), ended };
+                        running.push(write_batch(client, tenant, target, receiver, turn));
                         current.insert(sender)
                     }
                 };
@@ -176,6 +179,13 @@ pub async fn write(
     Ok(if stopped { Written::Stopped(total) } else { Written::Complete(total) })
 }
 
+/// When a batch may merge: after the batch before it (if any) has ended; it tells the next
+/// one by dropping `ended` when it ends itself, whichever way.
+struct Turn {
+    after: Option<oneshot::Receiver<()>>,
+    ended: oneshot::Sender<()>,
+}
+
 /// Writes one batch on `client`: Some(counts) once committed, None when its chunks stopped
 /// before the end (the copy and the transaction roll back).
 async fn write_batch(
@@ -183,6 +193,7 @@ async fn write_batch(
     tenant: &str,
     target: &Target<'_>,
     mut chunks: mpsc::UnboundedReceiver<Chunk>,
+    turn: Turn,
 ) -> Result<Option<Merged>, WriteError> {
     let tx = client.transaction().await?;
     tx.query("SELECT set_config('app.tenant_id', $1, true)", &[&tenant]).await?;
@@ -201,8 +212,12 @@ async fn write_batch(
         }
     };
     sink.as_mut().finish().await?;
+    if let Some(after) = turn.after {
+        let _ = after.await; // Err: the batch before ended without a word, which is all we need
+    }
     let merged = merge(&tx, tenant, target, rows).await?;
     tx.commit().await?;
+    drop(turn.ended);
     Ok(Some(merged))
 }
 

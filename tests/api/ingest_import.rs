@@ -337,3 +337,36 @@ async fn an_import_killed_mid_way_and_run_again_ends_where_a_clean_import_ends()
     assert_eq!(after_rerun.0, i64::from(KILL_ROWS), "every row once");
     assert_eq!(after_rerun, after_clean, "the rerun converges to the clean import");
 }
+
+#[tokio::test]
+async fn a_key_repeated_in_a_later_batch_keeps_its_later_row_though_batches_are_written_side_by_side() {
+    let database = database_with_contoso().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("corrections.csv");
+    // Batch 1 is calls 1–20000; batch 2 corrects the last thousand, whose keys batch 1 reaches
+    // only at the end of its merge: a batch 2 merging at once would be overwritten by batch 1.
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("a CSV file"));
+    writeln!(file, "{CALLS_HEADER}").expect("written");
+    for n in 1..=20_000 {
+        writeln!(file, "{}", csv_line(n)).expect("written");
+    }
+    for n in 19_001..=20_000 {
+        let corrected = csv_line(n).replace(&format!(",{},", call(n).duration), &format!(",{},", call(n).duration + 1));
+        writeln!(file, "{corrected}").expect("written");
+    }
+    file.flush().expect("written");
+    drop(file);
+    import_ok(&database.url, &["--batch-rows", "20000", "--connections", "2", text(&path)]).await;
+    let durations: Vec<(String, i32)> = query_rows(
+        &database.url,
+        "SELECT id, duration_seconds FROM conversations WHERE id >= 'call-019001' ORDER BY id",
+    )
+    .await
+    .iter()
+    .map(|row| (row.get(0), row.get(1)))
+    .collect();
+    assert_eq!(durations.len(), 1000);
+    for (n, (id, duration)) in (19_001..=20_000u32).zip(&durations) {
+        assert_eq!((id.as_str(), *duration as u32), (call(n).id.as_str(), call(n).duration + 1), "the later row wins");
+    }
+}
