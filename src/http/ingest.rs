@@ -68,32 +68,7 @@ pub async fn ingest(
     let input = body_reader(body, gzip, settings.max_body_bytes, too_large.clone());
 
     let limit = settings.max_body_bytes;
-    let feed = async {
-        let mut received = 0u64;
-        let mut forwarding = true;
-        while let Some(chunk) = payload.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(error) => {
-                    let _ =
-                        body_sender.send(Err(std::io::Error::other(format!("the body was cut off: {error}")))).await;
-                    return;
-                }
-            };
-            received += chunk.len() as u64;
-            if received > limit {
-                too_large.store(true, Ordering::SeqCst);
-                let _ = body_sender.send(Err(std::io::Error::other("the body is larger than allowed"))).await;
-                return;
-            }
-            // Once the reader has stopped (problems found, or the writer failed), the rest of
-            // the body is read and dropped, so that the client receives the answer.
-            if forwarding && body_sender.send(Ok(chunk)).await.is_err() {
-                forwarding = false;
-            }
-        }
-        drop(body_sender);
-    };
+    let feed = forward_body(&mut payload, body_sender, limit, &too_large);
     let mut batches = |_: &Merged| {};
     let write =
         pipeline::run(&settings.pool, &caller.tenant, &target, shape.clone(), (format, input), ONE_BATCH, &mut batches);
@@ -117,6 +92,38 @@ pub async fn ingest(
         "batch ingested"
     );
     Ok(HttpResponse::Ok().json(summary(&set.name, set.kind, &merged)))
+}
+
+/// Hands the body from the socket to the reader thread, and fails its input (so that nothing
+/// is written) when the connection breaks or the body passes `limit` bytes. Once the reader
+/// has stopped (problems found, or the writer failed), the rest of the body is read and
+/// dropped, so that the client receives the answer.
+async fn forward_body(
+    payload: &mut web::Payload,
+    body: mpsc::Sender<std::io::Result<Bytes>>,
+    limit: u64,
+    too_large: &AtomicBool,
+) {
+    let mut received = 0u64;
+    let mut forwarding = true;
+    while let Some(chunk) = payload.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(error) => {
+                let _ = body.send(Err(std::io::Error::other(format!("the body was cut off: {error}")))).await;
+                return;
+            }
+        };
+        received += chunk.len() as u64;
+        if received > limit {
+            too_large.store(true, Ordering::SeqCst);
+            let _ = body.send(Err(std::io::Error::other("the body is larger than allowed"))).await;
+            return;
+        }
+        if forwarding && body.send(Ok(chunk)).await.is_err() {
+            forwarding = false;
+        }
+    }
 }
 
 /// What the batch came to: what was written, or why nothing was.
