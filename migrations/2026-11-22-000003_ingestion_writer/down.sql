@@ -1,5 +1,3 @@
-DROP FUNCTION ingest_refuse_foreign_row();
-ALTER TABLE conversations ALTER COLUMN is_outbound DROP DEFAULT;
 -- Undoes the grants; the cluster-wide role odata_feed_writer stays.
 REVOKE ALL ON lookup_sources FROM odata_feed_writer;
 REVOKE ALL ON

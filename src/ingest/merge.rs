@@ -16,7 +16,7 @@ use crate::odata::model::{EntitySet, INGESTED_COLUMN, TENANT_COLUMN};
 pub const STAGE: &str = "ingest_stage";
 /// The stage's column holding each record's row number in the input.
 pub const ROW_COLUMN: &str = "ingest_row";
-/// The function (migration `ingestion_writer`) that fails an upsert meeting a row of another
+/// The function (migration `ingestion_rules`) that fails an upsert meeting a row of another
 /// set of a shared table, with SQLSTATE `FOREIGN_ROW_STATE`.
 pub const REFUSE_FOREIGN_ROW: &str = "ingest_refuse_foreign_row";
 /// The SQLSTATE `REFUSE_FOREIGN_ROW` raises.
@@ -259,7 +259,7 @@ mod coverage_tests {
         let model = Model::load().expect("the model loads");
         let tables = model.tables();
         // Chats publish no isOutbound: the column's default (inbound) fills it, see the
-        // migration `ingestion_writer`.
+        // migration `ingestion_rules`.
         let defaulted = [("Chats", "is_outbound")];
         let mut gaps = Vec::new();
         for set in model.entity_sets().iter().filter(|s| s.kind == crate::odata::model::SetKind::Statistic) {
