@@ -153,5 +153,9 @@ fn print_demo_token(dev: &DevIssuer, root: &str) -> anyhow::Result<()> {
     println!("{token}");
     println!("Try it:");
     println!("  curl -H 'Authorization: Bearer {token}' '{root}{}/Calls?$top=3'", http::SERVICE_PATH);
+    println!(
+        "Ingest rows (CSV or NDJSON) with a token of `odata-feed token --ingest --tenant {tenant}`: POST {root}{}/{{EntitySet}}",
+        http::INGEST_PATH
+    );
     Ok(())
 }
