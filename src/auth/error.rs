@@ -53,9 +53,7 @@ pub enum AuthError {
     )]
     InsufficientScope { scopes: String, roles: String, ingest_scopes: String, ingest_roles: String },
     /// The token grants ingestion but not reading, and the request reads.
-    #[error(
-        "the access token grants ingestion only; reading the feed needs one of the scopes ({scopes}) or app roles ({roles})"
-    )]
+    #[error("the access token grants ingestion only; reading the feed needs {}", one_of(.scopes, .roles))]
     NoReadAccess { scopes: String, roles: String },
     /// The token grants reading but not ingestion, and the request ingests.
     #[error("the access token does not grant ingestion; {}", ingest_needs(.scopes, .roles))]
@@ -136,6 +134,16 @@ fn ingest_needs(scopes: &str, roles: &str) -> String {
     if scopes.is_empty() && roles.is_empty() {
         "no scope or app role grants ingestion here (the issuer lists no `ingest_scopes` or `ingest_roles`)".to_owned()
     } else {
-        format!("it needs one of the scopes ({scopes}) or app roles ({roles})")
+        format!("it needs {}", one_of(scopes, roles))
+    }
+}
+
+/// "one of the scopes (…) or app roles (…)", naming only the lists that have entries.
+fn one_of(scopes: &str, roles: &str) -> String {
+    match (scopes.is_empty(), roles.is_empty()) {
+        (false, false) => format!("one of the scopes ({scopes}) or app roles ({roles})"),
+        (false, true) => format!("one of the scopes ({scopes})"),
+        (true, false) => format!("one of the app roles ({roles})"),
+        (true, true) => "a scope or app role, and none is configured".to_owned(),
     }
 }

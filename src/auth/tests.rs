@@ -1615,3 +1615,17 @@ async fn a_token_is_verified_with_a_key_fetched_through_the_discovery_document()
     assert_eq!(provider.requests(), (1, 1));
     provider.stop().await;
 }
+
+#[test]
+fn a_refusal_names_only_the_kinds_of_grant_the_issuer_lists() {
+    let refused = AuthError::NoIngestAccess { scopes: String::new(), roles: "Feed.Ingest".into() };
+    assert_eq!(
+        refused.to_string(),
+        "the access token does not grant ingestion; it needs one of the app roles (Feed.Ingest)"
+    );
+    let refused = AuthError::NoReadAccess { scopes: "user_impersonation".into(), roles: String::new() };
+    assert_eq!(
+        refused.to_string(),
+        "the access token grants ingestion only; reading the feed needs one of the scopes (user_impersonation)"
+    );
+}
