@@ -252,6 +252,14 @@ async fn merge(tx: &Transaction<'_>, tenant: &str, target: &Target<'_>, rows: u6
     let (inserted, updated): (i64, i64) = (counts.get(0), counts.get(1));
     let (inserted, updated) = (inserted as u64, updated as u64);
     let unchanged = rows.saturating_sub(duplicates + inserted + updated);
+    if target.snapshot && rows == 0 {
+        let reason =
+            "a snapshot without any object would remove every object of the set; send the current objects".to_owned();
+        return Err(WriteError::Rejected {
+            problems: vec![Problem { row: 0, property: None, value: None, reason }],
+            truncated: false,
+        });
+    }
     let removed = match (&statements.remove_missing, target.snapshot) {
         (Some(remove), true) => tx.execute(remove, &params).await?,
         _ => 0,

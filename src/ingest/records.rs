@@ -11,7 +11,7 @@ use crate::ingest::validate::{Problem, RawValue};
 use std::collections::HashSet;
 use std::io::BufRead;
 
-/// The longest NDJSON line accepted, in bytes (the newline excluded).
+/// The longest NDJSON line or CSV record accepted, in bytes (the newline excluded).
 const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// The formats a batch can come in.
@@ -58,7 +58,46 @@ pub struct Records<R> {
 
 enum Inner<R> {
     NdJson { input: R, line: Vec<u8> },
-    Csv { reader: csv::Reader<R>, header: Option<Vec<String>>, cells: csv::ByteRecord },
+    Csv { reader: csv::Reader<RecordGuard<R>>, header: Option<Vec<String>>, cells: csv::ByteRecord },
+}
+
+/// Fails the input once a CSV record (quoted line breaks included) passes `MAX_LINE_BYTES`,
+/// so that one endless field cannot fill memory: RFC 4180 quoting is tracked by toggling on
+/// every `"` (an escaped `""` toggles twice), and a line break outside quotes ends a record.
+struct RecordGuard<R> {
+    inner: R,
+    quoted: bool,
+    record_bytes: usize,
+    /// Set once the limit was passed: every later read fails.
+    failed: bool,
+}
+
+impl<R: std::io::Read> std::io::Read for RecordGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let too_long = || std::io::Error::other(format!("a CSV record is longer than {MAX_LINE_BYTES} bytes"));
+        if self.failed {
+            return Err(too_long());
+        }
+        let n = self.inner.read(buf)?;
+        for (i, &byte) in buf[..n].iter().enumerate() {
+            match byte {
+                b'"' => self.quoted = !self.quoted,
+                b'\n' if !self.quoted => {
+                    self.record_bytes = 0;
+                    continue;
+                }
+                _ => {}
+            }
+            self.record_bytes += 1;
+            if self.record_bytes > MAX_LINE_BYTES {
+                // The records before the long one are handed over; the next read fails, so
+                // the problem names the long record's row.
+                self.failed = true;
+                return if i > 0 { Ok(i) } else { Err(too_long()) };
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// A problem with a whole line or row (no property, no value).
@@ -71,7 +110,8 @@ impl<R: BufRead> Records<R> {
         let inner = match format {
             Format::NdJson => Inner::NdJson { input, line: Vec::new() },
             Format::Csv => {
-                let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
+                let guarded = RecordGuard { inner: input, quoted: false, record_bytes: 0, failed: false };
+                let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(guarded);
                 Inner::Csv { reader, header: None, cells: csv::ByteRecord::new() }
             }
         };
@@ -396,5 +436,32 @@ mod tests {
         let from_csv = record(&columns, csv.row, csv.fields()).expect("valid");
         assert_eq!(from_json, from_csv);
         assert!(from_json.contains(&Some("Zoë, \"Z\"".to_string())), "{from_json:?}");
+    }
+
+    #[test]
+    fn a_csv_record_longer_than_the_limit_stops_the_input_at_its_row() {
+        let mut input = b"id,name\na,\"one\ntwo\"\nb,x\n".to_vec();
+        input.extend_from_slice(b"c,\"");
+        input.extend(std::iter::repeat_n(b'y', MAX_LINE_BYTES + 10));
+        input.extend_from_slice(b"\"\nd,z\n");
+        let results = read(Format::Csv, &input);
+        let rows = rows_and_reasons(&results);
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert_eq!((rows[0].0, rows[1].0), (1, 2), "the records before the long one are read: {rows:?}");
+        let (row, reason) = &rows[2];
+        assert_eq!(*row, 3);
+        assert!(reason.as_deref().is_some_and(|r| r.contains("longer than 1048576 bytes")), "{reason:?}");
+    }
+
+    #[test]
+    fn quoted_line_breaks_and_escaped_quotes_do_not_confuse_the_record_limit() {
+        let mut input = b"id,name\n".to_vec();
+        for n in 0..3000 {
+            // Each record is about 700 bytes; together far more than the limit.
+            input.extend_from_slice(format!("r{n},\"{}\"\"\n{}\"\n", "q".repeat(350), "w".repeat(340)).as_bytes());
+        }
+        let results = read(Format::Csv, &input);
+        assert_eq!(results.len(), 3000);
+        assert!(results.iter().all(Result::is_ok), "{:?}", rows_and_reasons(&results).iter().find(|r| r.1.is_some()));
     }
 }

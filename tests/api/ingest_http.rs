@@ -417,6 +417,11 @@ async fn lookup_objects_feed_the_local_source_that_the_nightly_refresh_publishes
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["removed"], 1, "{answer}");
 
+    // An empty snapshot is far more likely a broken export than a set with no objects left.
+    let (status, answer) = json(app.post("Agents?snapshot=true", CSV, "id,name\n").await).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("RejectedRows")), "{answer}");
+    assert_eq!(app.rows("SELECT 1 FROM lookup_sources").await.len(), 2, "nothing was removed");
+
     let config: JobsConfig = toml::from_str("[tenants.contoso]\nsource = \"local\"\n").expect("a jobs configuration");
     let pool = odata_feed::db::pool::connect(&app.db.url, 4).await.expect("the database answers");
     let model = std::sync::Arc::new(odata_feed::odata::model::Model::load().expect("the model"));
