@@ -517,3 +517,18 @@ async fn each_batch_and_its_rows_are_counted_on_the_metrics() {
     assert!(value("odata_feed_ingest_batches_total", &[set, "outcome=\"written\""]) >= 1.0, "{rendered}");
     assert!(value("odata_feed_ingest_batches_total", &[set, "outcome=\"InvalidRows\""]) >= 1.0, "{rendered}");
 }
+
+#[tokio::test]
+async fn a_csv_record_of_endless_length_is_refused_at_its_row() {
+    let app = spawn_ingest_app().await;
+    let mut body = calls_csv(&[call_line(1, 60)]);
+    body.push_str(&format!("call-00002,ch-1,Voice,0,1,false,2026-11-20T08:00:00Z,60,\"{}\"\n", "y".repeat(2 << 20)));
+    let (status, answer) = json(app.post("Calls", CSV, body).await).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["problems"][0]["row"], 2, "{answer}");
+    assert!(
+        answer["error"]["problems"][0]["reason"].as_str().is_some_and(|r| r.contains("longer than 1048576 bytes")),
+        "{answer}"
+    );
+    assert_eq!(app.rows("SELECT 1 FROM conversations").await.len(), 0);
+}
