@@ -894,7 +894,7 @@ struct Meter {
 
 struct Mark {
     at: Instant,
-    machine: Ticks,
+    machine: common::Ticks,
     ours: u64,
     pg: u64,
     server: u64,
@@ -914,7 +914,7 @@ impl Meter {
         let processes = processes();
         Mark {
             at: Instant::now(),
-            machine: machine_ticks(),
+            machine: common::machine_ticks(),
             ours: tree_ticks(&processes, std::process::id()),
             pg: tree_ticks(&processes, self.postmaster),
             server: tree_ticks(&processes, self.server),
@@ -936,29 +936,6 @@ impl Meter {
             cores,
         }
     }
-}
-
-/// The machine's CPUs and busy clock ticks, from `/proc/stat`.
-struct Ticks {
-    cores: usize,
-    /// User, nice, system, irq and softirq time of every CPU.
-    busy: u64,
-}
-
-fn machine_ticks() -> Ticks {
-    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let cores = text
-        .lines()
-        .filter(|l| l.strip_prefix("cpu").is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit())))
-        .count();
-    let fields: Vec<u64> = text
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("cpu "))
-        .map(|l| l.split_whitespace().filter_map(|f| f.parse().ok()).collect())
-        .unwrap_or_default();
-    let field = |i: usize| fields.get(i).copied().unwrap_or(0);
-    Ticks { cores, busy: [0, 1, 2, 5, 6].into_iter().map(field).sum() }
 }
 
 /// (pid, parent pid, CPU ticks of the process and of its waited-for children) of every process.

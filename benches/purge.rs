@@ -610,7 +610,7 @@ async fn deleted_rows(db: &tokio_postgres::Client) -> anyhow::Result<i64> {
 /// and its descendants: the cluster, the server, the job) at an instant.
 struct CpuMark {
     at: Instant,
-    machine: Ticks,
+    machine: common::Ticks,
     ours: u64,
 }
 
@@ -627,7 +627,7 @@ struct CpuShare {
 
 impl CpuMark {
     fn now() -> CpuMark {
-        CpuMark { at: Instant::now(), machine: machine_ticks(), ours: tree_ticks(std::process::id()) }
+        CpuMark { at: Instant::now(), machine: common::machine_ticks(), ours: tree_ticks(std::process::id()) }
     }
 
     fn until_now(self) -> CpuShare {
@@ -641,30 +641,6 @@ impl CpuMark {
         let ours = end.ours.saturating_sub(self.ours) as f64;
         CpuShare { cores, ours: ours / capacity, others: (busy - ours).max(0.0) / capacity, steal: steal / capacity }
     }
-}
-
-/// The machine's CPUs and their clock ticks, from `/proc/stat`.
-struct Ticks {
-    cores: usize,
-    /// User, nice, system, irq and softirq time of every CPU.
-    busy: u64,
-    steal: u64,
-}
-
-fn machine_ticks() -> Ticks {
-    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let cores = text
-        .lines()
-        .filter(|l| l.strip_prefix("cpu").is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit())))
-        .count();
-    let fields: Vec<u64> = text
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("cpu "))
-        .map(|l| l.split_whitespace().filter_map(|f| f.parse().ok()).collect())
-        .unwrap_or_default();
-    let field = |i: usize| fields.get(i).copied().unwrap_or(0);
-    Ticks { cores, busy: [0, 1, 2, 5, 6].into_iter().map(field).sum(), steal: field(7) }
 }
 
 /// CPU clock ticks of `root` and its descendants, each with its waited-for children's (so a

@@ -422,3 +422,30 @@ pub fn median(values: impl Iterator<Item = Duration>) -> Duration {
 pub fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
+
+/// The machine's CPUs and their clock ticks, from `/proc/stat`.
+#[allow(dead_code)] // only the benchmarks that share out CPU time use it
+pub struct Ticks {
+    pub cores: usize,
+    /// User, nice, system, irq and softirq time of every CPU.
+    pub busy: u64,
+    /// Time the hypervisor gave to other machines.
+    pub steal: u64,
+}
+
+#[allow(dead_code)]
+pub fn machine_ticks() -> Ticks {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let cores = text
+        .lines()
+        .filter(|l| l.strip_prefix("cpu").is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit())))
+        .count();
+    let fields: Vec<u64> = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("cpu "))
+        .map(|l| l.split_whitespace().filter_map(|f| f.parse().ok()).collect())
+        .unwrap_or_default();
+    let field = |i: usize| fields.get(i).copied().unwrap_or(0);
+    Ticks { cores, busy: [0, 1, 2, 5, 6].into_iter().map(field).sum(), steal: field(7) }
+}
